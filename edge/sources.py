@@ -1,0 +1,174 @@
+"""Frame sources for batch processing: a video file, one image, or a folder of images.
+
+Every source yields ``Frame`` objects in order and returns ``None`` at the end. Frames are BGR
+(OpenCV's channel order) uint8 arrays; the pipeline converts only its small model crops to RGB.
+Live sources (cameras, streams) implement the same ``FrameSource`` protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.errors import InputError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame.
+
+    Attributes:
+        image: (H, W, 3) uint8, BGR.
+        index: 0-based position in the source (counts frames the source delivered).
+        timestamp: seconds since the start of the stream (media time for files).
+        name: for image folders, the file name; otherwise empty.
+    """
+
+    image: npt.NDArray[np.uint8]
+    index: int
+    timestamp: float
+    name: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+
+class FrameSource(Protocol):
+    """Anything that delivers frames in order."""
+
+    def read(self) -> Frame | None:
+        """Return the next frame, or None when the source is exhausted."""
+        ...
+
+    def close(self) -> None:
+        """Release the underlying device or file."""
+        ...
+
+    @property
+    def fps(self) -> float:
+        """Nominal frames per second (0 when unknown, e.g. a folder of stills)."""
+        ...
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames if known in advance, else 0."""
+        ...
+
+
+def _ensure_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    if image.ndim == 2:
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    if image.shape[2] == 4:
+        return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR))
+    return image
+
+
+class VideoFileSource:
+    """Frames of a video file, decoded with OpenCV (FFmpeg), timestamped from the file's frame rate."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: no such file")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise InputError(f"{self.path}: cannot open as a video (unsupported or corrupt file)")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self._fps = fps if 0.5 <= fps <= 1000 else 30.0
+        self._count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self._index = 0
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def frame_count(self) -> int:
+        return self._count
+
+    def read(self) -> Frame | None:
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            if self._index == 0:
+                raise InputError(f"{self.path}: not a video, or no frame could be decoded")
+            return None
+        frame = Frame(_ensure_bgr(image), self._index, self._index / self._fps)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class ImageFilesSource:
+    """Still images, one frame each, in the given order; timestamps are 0 (every frame is independent)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        if not paths:
+            raise InputError("no images to read")
+        self._paths = paths
+        self._index = 0
+
+    @property
+    def fps(self) -> float:
+        return 0.0
+
+    @property
+    def frame_count(self) -> int:
+        return len(self._paths)
+
+    def read(self) -> Frame | None:
+        if self._index >= len(self._paths):
+            return None
+        path = self._paths[self._index]
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise InputError(f"{path}: cannot read as an image (unsupported or corrupt file)")
+        frame = Frame(np.asarray(image), self._index, 0.0, name=path.name)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._index = len(self._paths)
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def open_source(path: str | Path) -> VideoFileSource | ImageFilesSource:
+    """Open a video file, a single image or a folder of images (sorted by name).
+
+    Raises:
+        InputError: the path does not exist, or holds nothing readable.
+    """
+    path = Path(path)
+    if path.is_dir():
+        images = sorted(p for p in path.iterdir() if p.is_file() and is_image_path(p))
+        if not images:
+            raise InputError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return ImageFilesSource(images)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if is_image_path(path):
+        return ImageFilesSource([path])
+    return VideoFileSource(path)
+
+
+def iter_frames(source: FrameSource) -> Iterator[Frame]:
+    """Iterate over a source until it is exhausted."""
+    while (frame := source.read()) is not None:
+        yield frame
