@@ -6,7 +6,9 @@ default: BlazePose's detector works at 224 px and its landmark model at 256 px, 
 would only cost colour conversion). This source delivers the ``lores`` stream as BGR:
 
 * Pi 4 and older (VC4 ISP) only produce YUV420 on ``lores``: it is converted with
-  ``cv2.COLOR_YUV420p2BGR`` and the stride padding on the right is cropped (``[:h, :w]``).
+  ``cv2.COLOR_YUV2BGR_I420`` and the stride padding on the right is cropped (``[:h, :w]``).
+  libcamera's YUV420 is I420 (Y, then U, then V). Beware OpenCV's ``COLOR_YUV420p2BGR``: despite
+  its name it is an alias of ``COLOR_YUV2BGR_YV12`` (V before U) and swaps the chroma planes.
 * Pi 5 (PiSP) can produce ``RGB888`` on ``lores``, which is B, G, R in memory, i.e. OpenCV's BGR:
   no conversion at all.
 
@@ -166,7 +168,7 @@ class PiCameraSource:
     def _to_bgr(self, array: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         width, height = self._size
         if self._format in ("YUV420", "YVU420"):
-            code = cv2.COLOR_YUV420p2BGR if self._format == "YUV420" else cv2.COLOR_YUV2BGR_YV12
+            code = cv2.COLOR_YUV2BGR_I420 if self._format == "YUV420" else cv2.COLOR_YUV2BGR_YV12
             # (h * 3/2, stride) planar layout: convert at the padded width, then crop the padding
             return np.ascontiguousarray(cv2.cvtColor(array, code)[:height, :width])
         if self._format == "RGB888":  # B, G, R in memory: already OpenCV's order
