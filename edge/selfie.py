@@ -5,8 +5,8 @@ MediaPipe graph (``mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu
 * ``ImageToTensorCalculator``: the whole frame, ``keep_aspect_ratio: false`` (stretched), ``BORDER_ZERO``,
   RGB, range [0, 1]. Its OpenCV converter maps the frame's corners onto the tensor's corners
   (``x' = x * w / W``, no half-pixel shift, unlike ``cv2.resize``) with ``warpPerspective(INTER_LINEAR)``
-  on the 8-bit image, then ``convertTo(scale=1/255)``. The same call is made here: with OpenCV 4.x the
-  tensor is bit-identical to MediaPipe's; OpenCV 5's new warp rounds a few pixels by 1-3 levels.
+  on the 8-bit image, then ``convertTo(scale=1/255)``. Here the same sampling is precomputed as remap
+  maps (``_tensor_sampling_maps``): the tensor is bit-identical to MediaPipe's.
 * Model: ``general`` (256x256 input) or ``landscape`` (144x256). The output is already a probability
   (the sigmoid is inside the model; checked: values span [0, 1]).
 * ``TensorsToSegmentationCalculator activation: NONE`` with ``OUTPUT_SIZE`` = the frame's size: the
@@ -106,8 +106,8 @@ class SelfieSegmenter:
         self._model: Any = load_model(VARIANTS[variant], model_dir=model_dir, backend=backend, num_threads=num_threads)
         _, self._tensor_h, self._tensor_w, _ = self._model.input_shape
         self._previous: npt.NDArray[np.float32] | None = None
-        self._warp_key: tuple[int, int] | None = None
-        self._warp: npt.NDArray[np.float64] = np.eye(3)
+        self._maps_size: tuple[int, int] | None = None
+        self._maps: tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]] = _tensor_sampling_maps(1, 1, 1, 1)
 
     @property
     def source(self) -> str:
@@ -127,18 +127,10 @@ class SelfieSegmenter:
         """The model input MediaPipe would build: (1, h, w, 3) float32 RGB in [0, 1], frame stretched."""
         _check_image(image_bgr)
         height, width = image_bgr.shape[:2]
-        key = (width, height)
-        if key != self._warp_key:  # the frame size rarely changes: build MediaPipe's matrix once
-            self._warp = _frame_to_tensor_transform(width, height, self._tensor_w, self._tensor_h)
-            self._warp_key = key
-        small = cv2.warpPerspective(
-            image_bgr,
-            self._warp,
-            (self._tensor_w, self._tensor_h),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
+        if (width, height) != self._maps_size:  # the frame size rarely changes: build the maps once
+            self._maps = _tensor_sampling_maps(width, height, self._tensor_w, self._tensor_h)
+            self._maps_size = (width, height)
+        small = cv2.remap(image_bgr, *self._maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         tensor = np.empty((1, self._tensor_h, self._tensor_w, 3), np.float32)
         np.multiply(small[..., ::-1], np.float32(1.0 / 255.0), out=tensor[0], dtype=np.float32)
         return tensor
@@ -178,17 +170,41 @@ class SelfieSegmenter:
         return mask
 
 
-def _frame_to_tensor_transform(width: int, height: int, tensor_w: int, tensor_h: int) -> npt.NDArray[np.float64]:
-    """The 3x3 matrix MediaPipe's OpenCV ImageToTensor converter builds for a full-frame, unrotated ROI.
+def _tensor_sampling_maps(
+    width: int, height: int, tensor_w: int, tensor_h: int
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]:
+    """Fixed-point ``cv2.remap`` maps that sample the frame exactly where MediaPipe's converter does.
 
-    Corners of the ROI (``cv::boxPoints`` of the rect centred on the frame, float32) onto the tensor's
-    corners. Mathematically ``diag(tensor_w / width, tensor_h / height, 1)``; built the same way so that
-    ``warpPerspective`` samples the very same source positions as MediaPipe.
+    MediaPipe calls ``warpPerspective(INTER_LINEAR)`` with the matrix taking the ROI's corners
+    (``cv::boxPoints`` of the full-frame rect, float32) onto the tensor's corners. OpenCV 4.x inverts that
+    matrix (LU), computes each tensor pixel's source position in double precision, rounds it to 1/32
+    pixel and remaps with those fixed-point coordinates. The same arithmetic is done here once per frame
+    size, so the tensor is bit-identical to MediaPipe's with any OpenCV version (OpenCV 5 rewrote
+    ``warpPerspective`` and rounds differently; checked on 13 frame sizes against 4.11 and 5.0).
+
+    Returns:
+        (tensor_h, tensor_w, 2) int16 integer source x, y and (tensor_h, tensor_w) uint16 interpolation
+        table index (32 * y fraction + x fraction, in 1/32 pixel), as ``cv2.remap`` takes them.
     """
+    bits, size = 5, 32  # OpenCV's INTER_BITS, INTER_TAB_SIZE
     corners = cv2.boxPoints(((width / 2.0, height / 2.0), (float(width), float(height)), 0.0)).astype(np.float32)
     # boxPoints order: bottom-left, top-left, top-right, bottom-right (y down).
     targets = np.array([[0, tensor_h], [0, 0], [tensor_w, 0], [tensor_w, tensor_h]], np.float32)
-    return np.asarray(cv2.getPerspectiveTransform(corners, targets), np.float64)
+    forward = cv2.getPerspectiveTransform(corners, targets)
+    _, inverse = cv2.invert(forward, flags=cv2.DECOMP_LU)
+    m = inverse.ravel()
+    x = np.arange(tensor_w, dtype=np.float64)[None, :]
+    y = np.arange(tensor_h, dtype=np.float64)[:, None]
+    # Same operation order as OpenCV's WarpPerspectiveInvoker, so the doubles round the same way.
+    w = (m[7] * y + m[8]) + m[6] * x
+    w = np.where(w != 0, size / np.where(w != 0, w, 1.0), 0.0)
+    limit = float(np.iinfo(np.int32).max)
+    fx = np.clip(((m[1] * y + m[2]) + m[0] * x) * w, -limit - 1, limit)
+    fy = np.clip(((m[4] * y + m[5]) + m[3] * x) * w, -limit - 1, limit)
+    ix, iy = np.rint(fx).astype(np.int64), np.rint(fy).astype(np.int64)  # cvRound: half to even
+    xy = np.stack([ix >> bits, iy >> bits], axis=-1).clip(-32768, 32767).astype(np.int16)
+    table = ((iy & (size - 1)) * size + (ix & (size - 1))).astype(np.uint16)
+    return xy, table
 
 
 def _check_image(image: npt.NDArray[Any]) -> None:
