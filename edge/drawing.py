@@ -159,14 +159,14 @@ def draw_mask(
     if mask_image.ndim != 3 or mask_image.shape[2] != 4 or mask_image.dtype != np.uint8:
         raise InputError(f"mask_image must be (h, w, 4) uint8 RGBA, got shape {mask_image.shape} dtype {mask_image.dtype}")
     height, width = image.shape[:2]
-    alpha = mask_image[..., 3:4].astype(np.float32) * np.float32(1 / 255)
-    layer = np.concatenate([mask_image[..., 2::-1].astype(np.float32) * alpha, alpha], axis=2)  # premultiplied BGRA
-    layer = _resize_and_blur(layer, width, height, mask_blur)
-    weight = layer[..., 3] * np.float32(opacity)
-    out = image.astype(np.float32)
-    out *= (1.0 - weight)[..., None]
-    out += layer[..., :3] * np.float32(opacity)
-    result = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    alpha = mask_image[..., 3].astype(np.float32) * np.float32(1 / 255)
+    colour = mask_image[..., 2::-1].astype(np.float32) * alpha[..., None]  # premultiplied BGR, mask-sized
+    colour = _resize_and_blur(colour, width, height, mask_blur)
+    alpha = _resize_and_blur(alpha, width, height, mask_blur)
+    safe = np.maximum(alpha, np.float32(1e-6))
+    straight = cv2.convertScaleAbs(cv2.divide(colour, cv2.merge([safe, safe, safe])))  # rounded, saturated
+    weight = alpha * np.float32(opacity)
+    result = np.asarray(cv2.blendLinear(straight, image, weight, np.float32(1.0) - weight))
     return np.ascontiguousarray(result[:, ::-1]) if flip_horizontal else result
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.errors import ConfigError, InputError
-from edge.selfie import SelfieSegmenter, _smooth_mask
+from edge.selfie import SelfieSegmenter, _smooth_mask, _tensor_sampling_maps
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,26 @@ def test_ok__tensor_samples_the_frame_on_mediapipes_corner_aligned_grid_in_rgb(
     assert tensor.shape == (1, tensor_h, tensor_w, 3) and tensor.dtype == np.float32
     expected = image[:: step[0], :: step[1], ::-1].astype(np.float32) / 255
     np.testing.assert_allclose(tensor[0], expected, atol=1e-6)
+
+
+@pytest.mark.skipif(
+    int(cv2.__version__.split(".")[0]) >= 5,
+    reason="OpenCV 5 rewrote warpPerspective; MediaPipe's (and our maps') sampling is OpenCV 4's",
+)
+@pytest.mark.parametrize(("width", "height"), [(820, 1024), (1049, 861), (1000, 667), (522, 294), (257, 255), (100, 50)])
+@pytest.mark.parametrize(("tensor_w", "tensor_h"), [(256, 256), (256, 144)])
+def test_ok__sampling_maps_reproduce_opencv4_warp_perspective_bit_for_bit(
+    width: int, height: int, tensor_w: int, tensor_h: int
+) -> None:
+    """MediaPipe 0.10.21 runs OpenCV 4's warpPerspective; our precomputed maps must land on the same
+    1/32-pixel positions (ties included: 820 / 256 * 32 = 102.5 per tensor pixel) and border zeros."""
+    image = _random_image(height, width)
+    corners = cv2.boxPoints(((width / 2, height / 2), (float(width), float(height)), 0.0)).astype(np.float32)
+    targets = np.array([[0, tensor_h], [0, 0], [tensor_w, 0], [tensor_w, tensor_h]], np.float32)
+    matrix = cv2.getPerspectiveTransform(corners, targets)
+    expected = cv2.warpPerspective(image, matrix, (tensor_w, tensor_h), flags=cv2.INTER_LINEAR)
+    actual = cv2.remap(image, *_tensor_sampling_maps(width, height, tensor_w, tensor_h), cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(actual, expected)
 
 
 def test_ok__mask_is_a_probability_at_the_frame_size_or_the_size_asked(general: SelfieSegmenter) -> None:
