@@ -92,7 +92,8 @@ def person_mask(mask: npt.NDArray[Any], threshold: float = 0.5) -> npt.NDArray[n
         InputError: the mask is not a non-empty 2-D array.
     """
     if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.size == 0:
-        raise InputError(f"a person mask must be a non-empty 2-D array (h, w), got shape {getattr(mask, 'shape', None)}")
+        shape = getattr(mask, "shape", None)
+        raise InputError(f"a person mask must be a non-empty 2-D array (h, w), got shape {shape}")
     if mask.dtype == np.bool_:
         return mask
     if mask.dtype == np.uint8:
@@ -157,7 +158,9 @@ def draw_mask(
     """
     _check_bgr(image)
     if mask_image.ndim != 3 or mask_image.shape[2] != 4 or mask_image.dtype != np.uint8:
-        raise InputError(f"mask_image must be (h, w, 4) uint8 RGBA, got shape {mask_image.shape} dtype {mask_image.dtype}")
+        raise InputError(
+            f"mask_image must be (h, w, 4) uint8 RGBA, got shape {mask_image.shape} dtype {mask_image.dtype}"
+        )
     height, width = image.shape[:2]
     alpha = mask_image[..., 3].astype(np.float32) * np.float32(1 / 255)
     colour = mask_image[..., 2::-1].astype(np.float32) * alpha[..., None]  # premultiplied BGR, mask-sized
@@ -166,7 +169,7 @@ def draw_mask(
     safe = np.maximum(alpha, np.float32(1e-6))
     straight = cv2.convertScaleAbs(cv2.divide(colour, cv2.merge([safe, safe, safe])))  # rounded, saturated
     weight = alpha * np.float32(opacity)
-    result = np.asarray(cv2.blendLinear(straight, image, weight, np.float32(1.0) - weight))
+    result = np.asarray(cv2.blendLinear(straight, image, weight, np.float32(1.0) - weight), np.uint8)
     return np.ascontiguousarray(result[:, ::-1]) if flip_horizontal else result
 
 
@@ -219,12 +222,12 @@ def replace_background(
     height, width = image.shape[:2]
     if isinstance(background, np.ndarray):
         _check_bgr(background, "background")
+        backdrop = background
         if background.shape[:2] != (height, width):
             shrinking = background.shape[0] * background.shape[1] > height * width
-            background = cv2.resize(
-                background, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-            )
-        backdrop = background
+            interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+            resized = cv2.resize(background, (width, height), interpolation=interpolation)
+            backdrop = np.asarray(resized, np.uint8)
     else:
         backdrop = np.empty_like(image)
         backdrop[:] = np.asarray(background, np.uint8)
@@ -294,12 +297,12 @@ def _resize_and_blur(
     """
     small_h, small_w = layer.shape[:2]
     if sigma > 0 and small_w < width:
-        layer = cv2.GaussianBlur(layer, (0, 0), sigma * small_w / width)
+        layer = np.asarray(cv2.GaussianBlur(layer, (0, 0), sigma * small_w / width), np.float32)
     if (small_h, small_w) != (height, width):
-        layer = cv2.resize(layer, (width, height), interpolation=cv2.INTER_LINEAR)
+        layer = np.asarray(cv2.resize(layer, (width, height), interpolation=cv2.INTER_LINEAR), np.float32)
     if sigma > 0 and small_w >= width:
-        layer = cv2.GaussianBlur(layer, (0, 0), sigma)
-    return np.asarray(layer, np.float32)
+        layer = np.asarray(cv2.GaussianBlur(layer, (0, 0), sigma), np.float32)
+    return layer
 
 
 def _person_weight(

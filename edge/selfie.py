@@ -13,7 +13,8 @@ MediaPipe graph (``mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu
   (h, w) output is upsampled with ``cv::resize``'s default, bilinear (``INTER_LINEAR``).
 
 MediaPipe's selfie solution does **not** smooth masks over time (the graph has no
-``SegmentationSmoothingCalculator``); ``smoothing`` offers the pose graph's blend as an option, off by default.
+``SegmentationSmoothingCalculator``); ``smoothing`` offers the pose graph's blend as an option, off by
+default.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class SelfieSegmenter:
     """Person probability for a whole frame from MediaPipe's Selfie Segmentation model.
 
     Args:
-        variant: ``general`` (256x256 tensor, any framing) or ``landscape`` (144x256, faster, for 16:9 frames).
+        variant: ``general`` (256x256 tensor, any framing) or ``landscape`` (144x256, faster, for 16:9
+            frames).
         backend: inference backend for ``edge.runtime.load_model`` (``auto``, ``litert``, ``tflite-runtime``).
         num_threads: CPU threads for XNNPACK.
         smoothing: MediaPipe's ``combine_with_previous_ratio`` for blending each mask with the previous
@@ -103,7 +105,9 @@ class SelfieSegmenter:
 
         self.variant = variant
         self.smoothing = float(smoothing)
-        self._model: Any = load_model(VARIANTS[variant], model_dir=model_dir, backend=backend, num_threads=num_threads)
+        self._model: Any = load_model(
+            VARIANTS[variant], model_dir=model_dir, backend=backend, num_threads=num_threads
+        )
         _, self._tensor_h, self._tensor_w, _ = self._model.input_shape
         self._previous: npt.NDArray[np.float32] | None = None
         self._maps_size: tuple[int, int] | None = None
@@ -130,13 +134,15 @@ class SelfieSegmenter:
         if (width, height) != self._maps_size:  # the frame size rarely changes: build the maps once
             self._maps = _tensor_sampling_maps(width, height, self._tensor_w, self._tensor_h)
             self._maps_size = (width, height)
-        small = cv2.remap(image_bgr, *self._maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        small = cv2.remap(
+            image_bgr, *self._maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         tensor = np.empty((1, self._tensor_h, self._tensor_w, 3), np.float32)
         np.multiply(small[..., ::-1], np.float32(1.0 / 255.0), out=tensor[0], dtype=np.float32)
         return tensor
 
     def segment_tensor(self, image_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """The model's own output, (h, w) float32 probability at tensor resolution, not resized or smoothed."""
+        """The model's output: (h, w) float32 probability at tensor resolution, not resized or smoothed."""
         (output,) = self._model.run(self.input_tensor(image_bgr))
         return np.asarray(output[0, :, :, 0], np.float32)
 
@@ -187,7 +193,9 @@ def _tensor_sampling_maps(
         table index (32 * y fraction + x fraction, in 1/32 pixel), as ``cv2.remap`` takes them.
     """
     bits, size = 5, 32  # OpenCV's INTER_BITS, INTER_TAB_SIZE
-    corners = cv2.boxPoints(((width / 2.0, height / 2.0), (float(width), float(height)), 0.0)).astype(np.float32)
+    corners = cv2.boxPoints(((width / 2.0, height / 2.0), (float(width), float(height)), 0.0)).astype(
+        np.float32
+    )
     # boxPoints order: bottom-left, top-left, top-right, bottom-right (y down).
     targets = np.array([[0, tensor_h], [0, 0], [tensor_w, 0], [tensor_w, tensor_h]], np.float32)
     forward = cv2.getPerspectiveTransform(corners, targets)
@@ -211,6 +219,8 @@ def _check_image(image: npt.NDArray[Any]) -> None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", None)
         dtype = getattr(image, "dtype", type(image).__name__)
-        raise InputError(f"expected a BGR image of shape (H, W, 3) and dtype uint8, got shape {shape} dtype {dtype}")
+        raise InputError(
+            f"expected a BGR image of shape (H, W, 3) and dtype uint8, got shape {shape} dtype {dtype}"
+        )
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise InputError(f"empty image of shape {image.shape}")

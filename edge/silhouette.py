@@ -37,7 +37,12 @@ log = logging.getLogger(__name__)
 SOURCES = ("pose", "selfie-general", "selfie-landscape")
 
 #: Landmarks whose pixels vote for the person's component; their midpoints vote too.
-_TORSO = (PoseLandmark.LEFT_SHOULDER, PoseLandmark.RIGHT_SHOULDER, PoseLandmark.LEFT_HIP, PoseLandmark.RIGHT_HIP)
+_TORSO = (
+    PoseLandmark.LEFT_SHOULDER,
+    PoseLandmark.RIGHT_SHOULDER,
+    PoseLandmark.LEFT_HIP,
+    PoseLandmark.RIGHT_HIP,
+)
 
 _DIGITS = 4
 _MIN_VISIBILITY = 0.5  # MediaPipe's drawing threshold for "the model sees this landmark"
@@ -155,17 +160,25 @@ class SilhouetteExtractor:
         if max_points < 3:
             raise ConfigError(f"silhouette.max_points must be at least 3, got {max_points}")
         if not 0.0 <= min_area < 1.0:
-            raise ConfigError(f"silhouette.min_area must be a fraction of the frame in [0, 1), got {min_area}")
+            raise ConfigError(
+                f"silhouette.min_area must be a fraction of the frame in [0, 1), got {min_area}"
+            )
         if working_size < 16:
             raise ConfigError(f"silhouette.working_size must be at least 16 pixels, got {working_size}")
         if not 0.0 <= max_hole < 1.0:
-            raise ConfigError(f"silhouette.max_hole must be a fraction of the person in [0, 1), got {max_hole}")
+            raise ConfigError(
+                f"silhouette.max_hole must be a fraction of the person in [0, 1), got {max_hole}"
+            )
         if not 0.0 <= part_gap < 1.0:
-            raise ConfigError(f"silhouette.part_gap must be a fraction of the frame in [0, 1), got {part_gap}")
+            raise ConfigError(
+                f"silhouette.part_gap must be a fraction of the frame in [0, 1), got {part_gap}"
+            )
         if not 0.0 <= min_part <= 1.0:
             raise ConfigError(f"silhouette.min_part must be a fraction in [0, 1], got {min_part}")
         if source not in SOURCES:
-            raise ConfigError(f"silhouette source {source!r} is unknown; expected one of {', '.join(SOURCES)}")
+            raise ConfigError(
+                f"silhouette source {source!r} is unknown; expected one of {', '.join(SOURCES)}"
+            )
         self.threshold = float(threshold)
         self.max_points = int(max_points)
         self.min_area = float(min_area)
@@ -187,7 +200,8 @@ class SilhouetteExtractor:
             InputError: the mask is not a non-empty 2-D array.
         """
         if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.size == 0:
-            raise InputError(f"a person mask must be a non-empty 2-D array (h, w), got shape {getattr(mask, 'shape', None)}")
+            shape = getattr(mask, "shape", None)
+            raise InputError(f"a person mask must be a non-empty 2-D array (h, w), got shape {shape}")
         height, width = mask.shape
         long_side = max(height, width)
         if mask.dtype == np.uint8:
@@ -211,7 +225,8 @@ class SilhouetteExtractor:
         main one's area within ``part_gap`` of it, and (with landmarks) components holding a visible
         landmark. Other people further away and specks are dropped.
         """
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        count, found, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        labels = np.asarray(found, np.int32)
         if count <= 1:
             return np.zeros_like(binary)
         keep = np.zeros(count, bool)
@@ -233,7 +248,9 @@ class SilhouetteExtractor:
         max_hole_px = self.max_hole * np.count_nonzero(person)
         if max_hole_px >= 1:
             # Holes are background components (4-connected, the dual of 8) not touching the border.
-            hole_count, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(1 - person, connectivity=4)
+            hole_count, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(
+                1 - person, connectivity=4
+            )
             if hole_count > 1:
                 h, w = person.shape
                 x, y = hole_stats[:, cv2.CC_STAT_LEFT], hole_stats[:, cv2.CC_STAT_TOP]
@@ -254,7 +271,10 @@ class SilhouetteExtractor:
         """
         contours, _ = cv2.findContours(person, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         if len(contours) > 1 and self.part_gap > 0:
-            joined = cv2.morphologyEx(person, cv2.MORPH_CLOSE, self._gap_kernel(person.shape)) | person
+            closed = np.asarray(
+                cv2.morphologyEx(person, cv2.MORPH_CLOSE, self._gap_kernel(person.shape)), np.uint8
+            )
+            joined = closed | person
             contours, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         contour = max(contours, key=cv2.contourArea)
         if len(contour) <= self.max_points and len(contour) >= 3:
@@ -322,14 +342,16 @@ def _landmark_points(landmarks: npt.NDArray[np.floating]) -> npt.NDArray[np.floa
     landmarks = np.asarray(landmarks, np.float64)
     if landmarks.ndim != 2 or landmarks.shape[0] != len(PoseLandmark) or landmarks.shape[1] < 2:
         raise InputError(f"landmarks must have shape (33, >=2), got {landmarks.shape}")
-    return landmarks[:, :2]
+    return np.asarray(landmarks[:, :2], np.float64)
 
 
 def _torso_points(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The four torso corners, the shoulders' and hips' midpoints and the torso's centre."""
     torso = points[list(_TORSO)]
     left_shoulder, right_shoulder, left_hip, right_hip = torso
-    return np.vstack([torso, (left_shoulder + right_shoulder) / 2, (left_hip + right_hip) / 2, torso.mean(axis=0)])
+    return np.vstack(
+        [torso, (left_shoulder + right_shoulder) / 2, (left_hip + right_hip) / 2, torso.mean(axis=0)]
+    )
 
 
 def _visible(points: npt.NDArray[np.float64], landmarks: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:

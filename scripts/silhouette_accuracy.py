@@ -11,7 +11,8 @@ take our person mask for the same frames, shrink it the same way to the referenc
 
 Where our masks come from (one of):
 
-* ``--masks DIR``: the pipeline's output, ``edge-pose process --masks DIR/<category>/<clip>.npz --mask-every 10``
+* ``--masks DIR``: the pipeline's output,
+  ``edge-pose process --masks DIR/<category>/<clip>.npz --mask-every 10``
   (``mask_frames`` (K,), ``masks`` (K, H, W) uint8 0..255 at input resolution), same layout as the reference;
 * ``--self``: the reference masks themselves (``iou_raw`` is 1; ``iou`` measures cleanup alone);
 * ``--selfie general|landscape``: Selfie Segmentation run on the footage (a cross-model figure).
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from edge.errors import EdgeError  # noqa: E402
+from edge.selfie import SelfieSegmenter  # noqa: E402  (loads the TFLite runtime only when a model loads)
 from edge.silhouette import SilhouetteExtractor  # noqa: E402
 
 DEFAULT_SHARED = Path(os.environ.get("EDGE_POSE_SHARED", REPO.parent / "shared"))
@@ -69,14 +71,13 @@ def shrink_to(mask: npt.NDArray[np.uint8], shape: tuple[int, int]) -> npt.NDArra
     return np.asarray(cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_AREA))
 
 
-_segmenters: dict[str, object] = {}  # one loaded model per variant for the whole run
+_segmenters: dict[str, SelfieSegmenter] = {}  # one loaded model per variant for the whole run
 
 
 def selfie_masks(
     footage: Path, frames: npt.NDArray[np.int64], variant: str
 ) -> Iterator[tuple[int, npt.NDArray[np.uint8]]]:
     """Selfie Segmentation masks (uint8 0..255, input resolution) of the given frames of a clip or still."""
-    from edge.selfie import SelfieSegmenter
     from edge.sources import open_source
 
     segmenter = _segmenters.setdefault(variant, SelfieSegmenter(variant))
@@ -100,10 +101,12 @@ def find_footage(footage_dir: Path, rel: Path) -> Path | None:
     return matches[0] if matches else None
 
 
-def our_masks(args: argparse.Namespace, rel: Path, ref: np.lib.npyio.NpzFile) -> dict[int, npt.NDArray[np.uint8]]:
+def our_masks(
+    args: argparse.Namespace, rel: Path, ref: np.lib.npyio.NpzFile
+) -> dict[int, npt.NDArray[np.uint8]]:
     frames = ref["mask_frames"]
     if args.self:
-        return {int(i): m for i, m in zip(frames, ref["masks"])}
+        return {int(i): m for i, m in zip(frames, ref["masks"], strict=True)}
     if args.selfie:
         path = find_footage(args.shared / "footage", rel)
         if path is None:
@@ -115,7 +118,7 @@ def our_masks(args: argparse.Namespace, rel: Path, ref: np.lib.npyio.NpzFile) ->
         print(f"warning: no masks for {rel} at {path}", file=sys.stderr)
         return {}
     with np.load(path) as ours:
-        return {int(i): m for i, m in zip(ours["mask_frames"], ours["masks"])}
+        return {int(i): m for i, m in zip(ours["mask_frames"], ours["masks"], strict=True)}
 
 
 def measure_clip(args: argparse.Namespace, rel: Path, ref_path: Path) -> ClipResult | None:
@@ -129,7 +132,7 @@ def measure_clip(args: argparse.Namespace, rel: Path, ref_path: Path) -> ClipRes
     extractor = SilhouetteExtractor(threshold=args.threshold, working_size=max(ref_masks.shape[1:]))
     cut = args.threshold * 255.0
     ious, raws, missing = [], [], 0
-    for frame, reference in zip(ref_frames, ref_masks):
+    for frame, reference in zip(ref_frames, ref_masks, strict=True):
         if frame not in ours:
             continue
         mask = shrink_to(ours[frame], reference.shape)
@@ -158,12 +161,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--masks", type=Path, help="folder of our masks, laid out like the reference")
-    source.add_argument("--self", action="store_true", help="use the reference masks themselves (cleanup effect)")
-    source.add_argument("--selfie", choices=["general", "landscape"], help="run Selfie Segmentation on the footage")
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared data folder (reference/, footage/); default $EDGE_POSE_SHARED or ../shared")
-    parser.add_argument("--clips", nargs="*", default=["*/*.npz"], help="glob(s) under reference/, e.g. 'squat/*.npz'")
+    source.add_argument(
+        "--self", action="store_true", help="use the reference masks themselves (cleanup effect)"
+    )
+    source.add_argument(
+        "--selfie", choices=["general", "landscape"], help="run Selfie Segmentation on the footage"
+    )
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=DEFAULT_SHARED,
+        help="shared data folder (reference/, footage/); default $EDGE_POSE_SHARED or ../shared",
+    )
+    parser.add_argument(
+        "--clips", nargs="*", default=["*/*.npz"], help="glob(s) under reference/, e.g. 'squat/*.npz'"
+    )
     parser.add_argument("--threshold", type=float, default=0.5)
-    parser.add_argument("--no-landmarks", action="store_true", help="keep the largest component, not the torso's")
+    parser.add_argument(
+        "--no-landmarks", action="store_true", help="keep the largest component, not the torso's"
+    )
     parser.add_argument("--json", type=Path, help="also write per-clip results here")
     return parser.parse_args(argv)
 
@@ -208,11 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"\n{summary['clips']} clips, {frames} frames: IoU mean of clips {summary['iou_mean_of_clips']:.4f}, "
-        f"of frames {weighted:.4f} (raw threshold {weighted_raw:.4f}); worst clip {summary['iou_worst_clip']}; "
+        f"of frames {weighted:.4f} (raw threshold {weighted_raw:.4f}); "
+        f"worst clip {summary['iou_worst_clip']}; "
         f"{summary['missing']} frames without a silhouette"
     )
     if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "clips": [asdict(r) for r in results]}, indent=1))
+        args.json.write_text(
+            json.dumps({"summary": summary, "clips": [asdict(r) for r in results]}, indent=1)
+        )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Selfie Segmentation builds MediaPipe's input, returns a frame-sized probability, and matches tfjs's references."""
+"""Selfie Segmentation builds MediaPipe's input, returns a frame-sized mask, and meets tfjs's references."""
 
 from __future__ import annotations
 
@@ -32,9 +32,16 @@ def _random_image(height: int, width: int) -> np.ndarray:
     return np.random.default_rng(3).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize(("variant", "height", "width", "step"), [("general", 512, 768, (2, 3)), ("landscape", 720, 1280, (5, 5))])
+@pytest.mark.parametrize(
+    ("variant", "height", "width", "step"), [("general", 512, 768, (2, 3)), ("landscape", 720, 1280, (5, 5))]
+)
 def test_ok__tensor_samples_the_frame_on_mediapipes_corner_aligned_grid_in_rgb(
-    variant: str, height: int, width: int, step: tuple[int, int], general: SelfieSegmenter, landscape: SelfieSegmenter
+    variant: str,
+    height: int,
+    width: int,
+    step: tuple[int, int],
+    general: SelfieSegmenter,
+    landscape: SelfieSegmenter,
 ) -> None:
     """MediaPipe maps corners to corners (tensor pixel i reads frame pixel i * W / w, no half-pixel
     shift, no averaging), stretches the frame, and feeds RGB in [0, 1]. With an integer ratio this is
@@ -52,7 +59,9 @@ def test_ok__tensor_samples_the_frame_on_mediapipes_corner_aligned_grid_in_rgb(
     int(cv2.__version__.split(".")[0]) >= 5,
     reason="OpenCV 5 rewrote warpPerspective; MediaPipe's (and our maps') sampling is OpenCV 4's",
 )
-@pytest.mark.parametrize(("width", "height"), [(820, 1024), (1049, 861), (1000, 667), (522, 294), (257, 255), (100, 50)])
+@pytest.mark.parametrize(
+    ("width", "height"), [(820, 1024), (1049, 861), (1000, 667), (522, 294), (257, 255), (100, 50)]
+)
 @pytest.mark.parametrize(("tensor_w", "tensor_h"), [(256, 256), (256, 144)])
 def test_ok__sampling_maps_reproduce_opencv4_warp_perspective_bit_for_bit(
     width: int, height: int, tensor_w: int, tensor_h: int
@@ -115,7 +124,9 @@ def test_fail__unknown_variant_names_the_setting() -> None:
         SelfieSegmenter("portrait")
 
 
-@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((0, 4, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float32), np.zeros((0, 4, 3), np.uint8)]
+)
 def test_fail__non_bgr_frame_is_an_input_error(bad: np.ndarray, general: SelfieSegmenter) -> None:
     """Grey, float or empty frames are refused with the expected shape in the message."""
     with pytest.raises(InputError):
@@ -126,7 +137,9 @@ def test_ok__importing_selfie_does_not_load_the_tflite_runtime() -> None:
     """The CLI imports modules at parse time; the runtime is only imported when a model loads."""
     code = "import sys, edge.selfie, edge.silhouette, edge.drawing; print('ai_edge_litert' in sys.modules)"
     repo = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
+    )
     assert result.stdout.strip() == "False"
 
 
@@ -150,9 +163,12 @@ def test_ok__general_model_meets_tfjs_portrait_tolerance(shared, general: Selfie
 
 
 @pytest.mark.data
-def test_ok__landscape_model_meets_mediapipe_runtime_portrait_tolerance(shared, landscape: SelfieSegmenter) -> None:
+def test_ok__landscape_model_meets_mediapipe_runtime_portrait_tolerance(
+    shared, landscape: SelfieSegmenter
+) -> None:
     """tfjs's landscape test calls its check without awaiting it, so its 0.98 never ran; we hold the
-    landscape model to 0.95, the tolerance tfjs gives the MediaPipe runtime on this image. Measured: 0.9755."""
+    landscape model to 0.95, the tolerance tfjs gives the MediaPipe runtime on this image.
+    Measured: 0.9755."""
     image, expected = _portrait(shared)
     assert _iou(landscape.segment(image) >= 0.5, expected) >= 0.95
 

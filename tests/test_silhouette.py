@@ -55,7 +55,12 @@ def test_ok__rectangle_gives_its_corners_area_bbox_and_centroid() -> None:
     assert silhouette.bbox == pytest.approx((60 / 160, 20 / 90, 100 / 160, 70 / 90))
     assert silhouette.centroid == pytest.approx((80 / 160, 45 / 90))
     corners = {tuple(np.round(p, 4)) for p in silhouette.polygon.tolist()}
-    expected = {(60.5 / 160, 20.5 / 90), (99.5 / 160, 20.5 / 90), (99.5 / 160, 69.5 / 90), (60.5 / 160, 69.5 / 90)}
+    expected = {
+        (60.5 / 160, 20.5 / 90),
+        (99.5 / 160, 20.5 / 90),
+        (99.5 / 160, 69.5 / 90),
+        (60.5 / 160, 69.5 / 90),
+    }
     assert corners == {tuple(np.round(p, 4)) for p in expected}
     assert silhouette.mask.dtype == bool and silhouette.mask.shape == (90, 160)
     assert silhouette.source == "pose" and silhouette.threshold == 0.5
@@ -190,7 +195,9 @@ def test_ok__json_is_rounded_small_and_round_trips() -> None:
     with_png = silhouette.to_json(png=True, png_size=48)
     png = cv2.imdecode(np.frombuffer(base64.b64decode(with_png["png"]), np.uint8), cv2.IMREAD_GRAYSCALE)
     assert png.shape == (27, 48)
-    expected = cv2.resize(silhouette.mask.astype(np.uint8) * 255, (48, 27), interpolation=cv2.INTER_AREA) >= 128
+    expected = (
+        cv2.resize(silhouette.mask.astype(np.uint8) * 255, (48, 27), interpolation=cv2.INTER_AREA) >= 128
+    )
     np.testing.assert_array_equal(png > 127, expected)
 
 
@@ -238,7 +245,7 @@ def test_ok__reference_masks_keep_almost_every_person_pixel(shared) -> None:
         masks, frames, landmarks = ref["masks"], ref["mask_frames"], ref["landmarks"]
     extractor = SilhouetteExtractor(working_size=max(masks.shape[1:]))
     ious = []
-    for frame, mask in zip(frames, masks):
+    for frame, mask in zip(frames, masks, strict=True):
         silhouette = extractor.extract(mask, landmarks[frame])
         assert silhouette is not None
         ious.append(_iou(silhouette.mask, mask >= 128))
