@@ -23,7 +23,7 @@ from edge.daemon.protocols import (
 from edge.daemon.runtime import CAMERA_ERROR, RUNNING, STARTING, STOPPING, Daemon, DaemonSettings
 from edge.daemon.scripted import ScriptedPoseEstimator
 from edge.daemon.service import run_service
-from edge.daemon.stages import PoseMaskSilhouettes
+from edge.daemon.stages import PoseMaskSilhouettes, SelfieMaskSilhouettes
 
 __all__ = [
     "CAMERA_ERROR",
@@ -41,6 +41,7 @@ __all__ = [
     "RepCounterLike",
     "RepEventLike",
     "ScriptedPoseEstimator",
+    "SelfieMaskSilhouettes",
     "SilhouetteStage",
     "run_service",
 ]

@@ -16,9 +16,12 @@ from edge.sources import Frame
 
 
 class PoseEstimatorLike(Protocol):
-    """BlazePose (or a double): one frame in, the person's pose (or None) out."""
+    """``edge.blazepose.PoseEstimator`` (or a double): one frame in, the person's pose (or None) out.
 
-    def estimate(self, frame: Frame) -> Pose | None: ...
+    Frames come in order with increasing timestamps (the estimator tracks and smooths over them).
+    """
+
+    def process(self, frame: Frame) -> Pose | None: ...
 
     def close(self) -> None: ...
 

@@ -424,7 +424,7 @@ class Daemon:
     def _process(self, item: CapturedFrame) -> None:
         frame = item.frame
         try:
-            pose = self._estimator.estimate(frame)
+            pose = self._estimator.process(frame)
         except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the service
             self._consecutive_errors += 1
             self.inference_errors += 1

@@ -30,7 +30,7 @@ class ScriptedPoseEstimator:
         world: (N, 33, 3) float32 metres, hip-centred.
         masks: optional (K, h, w) person probability, uint8 0..255 or float32 0..1.
         mask_frames: (K,) frame index of each mask; a frame uses the latest mask at or before it.
-        delay_s: time each ``estimate`` takes (sleeping, like waiting for an accelerator).
+        delay_s: time each ``process`` call takes (sleeping, like waiting for an accelerator).
     """
 
     def __init__(
@@ -78,7 +78,7 @@ class ScriptedPoseEstimator:
     def __len__(self) -> int:
         return int(self._landmarks.shape[0])
 
-    def estimate(self, frame: Frame) -> Pose | None:
+    def process(self, frame: Frame) -> Pose | None:
         """The recorded pose of ``frame.index`` (modulo the recording's length), or None."""
         self.calls += 1
         if self.delay_s > 0:

@@ -152,7 +152,7 @@ class EveryFramePose:
         self.seen: list[int] = []
         self.closed = False
 
-    def estimate(self, frame: Frame) -> Pose | None:
+    def process(self, frame: Frame) -> Pose | None:
         if self.delay_s:
             time.sleep(self.delay_s)
         self.seen.append(frame.index)

@@ -28,13 +28,13 @@ def test_ok__replays_the_reference_frame_by_frame(shared: Path) -> None:
     assert n == len(data["landmarks"])
     valid = ~np.isnan(data["landmarks"]).any(axis=(1, 2))
     i = int(np.argmax(valid))
-    pose = estimator.estimate(frame(i))
+    pose = estimator.process(frame(i))
     assert pose is not None and np.array_equal(pose.landmarks, data["landmarks"][i])
     assert pose.image_size == (64, 36) and pose.timestamp == pytest.approx(i / 30)
-    wrapped = estimator.estimate(frame(i + n))
+    wrapped = estimator.process(frame(i + n))
     assert wrapped is not None and np.array_equal(wrapped.landmarks, pose.landmarks)
     if not valid.all():
-        assert estimator.estimate(frame(int(np.argmin(valid)))) is None
+        assert estimator.process(frame(int(np.argmin(valid)))) is None
 
 
 def test_ok__masks_come_from_the_latest_recorded_mask(shared: Path) -> None:
@@ -42,7 +42,7 @@ def test_ok__masks_come_from_the_latest_recorded_mask(shared: Path) -> None:
     data = np.load(shared / "reference" / f"{CLIP}.npz")
     estimator = ScriptedPoseEstimator.from_reference(shared / "reference" / f"{CLIP}.npz")
     k = data["mask_frames"][1]
-    pose = estimator.estimate(frame(int(k) + 3))
+    pose = estimator.process(frame(int(k) + 3))
     assert pose is not None and pose.mask is not None
     assert pose.mask.dtype == np.float32 and 0.0 <= pose.mask.min() and pose.mask.max() <= 1.0
     assert np.allclose(pose.mask * 255, data["masks"][1], atol=1e-3)
