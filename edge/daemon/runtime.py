@@ -72,7 +72,8 @@ class DaemonSettings:
         heartbeat_stale_s: a thread silent for longer counts as hung (no watchdog ping).
         max_consecutive_errors: inference failing this many frames in a row stops the daemon
             with an error (systemd restarts it).
-        max_rate_hz: highest rate ``set_rates`` accepts.
+        max_pose_hz: highest ``pose_hz`` that ``set_rates`` accepts (``edge.config.POSE_HZ_MAX``).
+        max_silhouette_hz: highest ``silhouette_hz`` (``edge.config.SILHOUETTE_HZ_MAX``).
         rep_capacity: rep events held while the publisher is stuck.
     """
 
@@ -87,7 +88,8 @@ class DaemonSettings:
     state_min_interval_s: float = 0.2
     heartbeat_stale_s: float = 5.0
     max_consecutive_errors: int = 100
-    max_rate_hz: float = 60.0
+    max_pose_hz: float = 60.0
+    max_silhouette_hz: float = 30.0
     rep_capacity: int = 1000
 
 
@@ -299,8 +301,8 @@ class Daemon:
 
     def set_rates(self, pose_hz: float | None, silhouette_hz: float | None) -> None:
         """New publishing rates (messages per second, 0 = off); None keeps a rate."""
-        pose = parse_rate("pose_hz", pose_hz, self.settings.max_rate_hz)
-        silhouette = parse_rate("silhouette_hz", silhouette_hz, self.settings.max_rate_hz)
+        pose = parse_rate("pose_hz", pose_hz, self.settings.max_pose_hz)
+        silhouette = parse_rate("silhouette_hz", silhouette_hz, self.settings.max_silhouette_hz)
         with self._lock:
             if pose is not None:
                 self._pose_rate.set_rate(pose)
