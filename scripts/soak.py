@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from edge.camera import CameraSettings, open_camera_source  # noqa: E402
 from edge.daemon import Daemon, DaemonSettings, PoseMaskSilhouettes, run_service  # noqa: E402
+from edge.daemon.session import RateLimiter  # noqa: E402
 from edge.health import ThermalProbe, rss_mb  # noqa: E402
 from edge.pose import Pose  # noqa: E402
 from edge.sources import Frame  # noqa: E402
@@ -52,9 +53,12 @@ DEFAULT_CLIP = "squat/nowva_squats.mp4"
 
 
 class SerialisingPublisher:
-    """Publisher that does the CPU work of the MQTT one (JSON payloads) and counts, without a broker."""
+    """Publisher that does the CPU work of the MQTT one (rate limits, JSON payloads) and counts,
+    without a broker."""
 
-    def __init__(self) -> None:
+    def __init__(self, pose_hz: float, silhouette_hz: float) -> None:
+        self._pose_limit = RateLimiter(pose_hz)
+        self._silhouette_limit = RateLimiter(silhouette_hz)
         self.counts: dict[str, int] = {}
         self.bytes = 0
         self.connected = True
@@ -73,14 +77,18 @@ class SerialisingPublisher:
     def publish_state(self, state: dict[str, Any]) -> None:
         self._count("state", state)
 
-    def publish_pose(self, pose: Pose | None, frame: int, t: float) -> None:
-        self._count("pose", {"frame": frame, "t": t, **(pose.to_json() if pose is not None else {})})
+    def publish_pose(
+        self, pose: Pose | None, frame: int, t: float, image_size: tuple[int, int] | None = None
+    ) -> None:
+        if self._pose_limit.due(time.monotonic()):
+            self._count("pose", {"frame": frame, "t": t, **(pose.to_json() if pose is not None else {})})
 
     def publish_rep(self, event: dict[str, Any], session: str) -> None:
         self._count("rep", {"session": session, **event})
 
     def publish_silhouette(self, silhouette: dict[str, Any] | None, frame: int) -> None:
-        self._count("silhouette", {"frame": frame, **(silhouette or {})})
+        if self._silhouette_limit.due(time.monotonic()):
+            self._count("silhouette", {"frame": frame, **(silhouette or {})})
 
     def publish_stats(self, stats: dict[str, Any]) -> None:
         self._count("stats", stats)
@@ -258,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     estimator = build_estimator(args, clip)
     from edge.silhouette import SilhouetteExtractor
 
-    publisher = SerialisingPublisher()
+    publisher = SerialisingPublisher(args.pose_hz, args.silhouette_hz)
     daemon = Daemon(
         opened.source,
         estimator,

@@ -33,6 +33,7 @@ class PoseMessage:
     frame: int
     t: float
     captured_at: float
+    image_size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

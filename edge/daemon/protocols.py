@@ -77,7 +77,12 @@ class CommandHandler(Protocol):
 
 
 class Publisher(Protocol):
-    """``edge.mqtt``'s publisher (or ``MemoryPublisher``). ``publish_*`` must not block for long."""
+    """``edge.mqtt.MqttPublisher`` (or ``MemoryPublisher``). ``publish_*`` must not block for long.
+
+    The publisher applies ``publish.pose_hz`` and ``publish.silhouette_hz`` itself, on its own
+    clock (and ``set_rates`` commands to them): the daemon offers every frame's pose (the newest
+    one whenever the publishing thread gets to it) and computes silhouettes at the silhouette rate.
+    """
 
     def start(self) -> None: ...
 
@@ -85,9 +90,11 @@ class Publisher(Protocol):
 
     def publish_state(self, state: dict[str, Any]) -> None: ...
 
-    def publish_pose(self, pose: Pose | None, frame: int, t: float) -> None: ...
+    def publish_pose(
+        self, pose: Pose | None, frame: int, t: float, image_size: tuple[int, int] | None = None
+    ) -> None: ...
 
-    def publish_rep(self, event: dict[str, Any], session: str) -> None: ...
+    def publish_rep(self, event: dict[str, Any], session: str) -> Any: ...
 
     def publish_silhouette(self, silhouette: dict[str, Any] | None, frame: int) -> None: ...
 

@@ -166,7 +166,7 @@ class Daemon:
         self._session = Session.begin(active=True, now=wall())
         self._status = STARTING
         self._person = False
-        self._pose_rate = RateLimiter(settings.pose_hz)
+        self._pose_hz = float(settings.pose_hz)
         self._silhouette_rate = RateLimiter(settings.silhouette_hz)
         self._last_state_key: tuple[Any, ...] | None = None
 
@@ -185,8 +185,8 @@ class Daemon:
         self._capture_beat = now
         self._publisher_beat = now
         self._camera_down = False
-        self._pose_published = False
-        self._silhouette_published = False
+        self._pose_seen_t = float("-inf")  # stream time of the last pose / silhouette
+        self._silhouette_seen_t = float("-inf")
         self._consecutive_errors = 0
         self.frames = 0
         self.inference_errors = 0
@@ -305,10 +305,10 @@ class Daemon:
         silhouette = parse_rate("silhouette_hz", silhouette_hz, self.settings.max_silhouette_hz)
         with self._lock:
             if pose is not None:
-                self._pose_rate.set_rate(pose)
+                self._pose_hz = pose
             if silhouette is not None:
                 self._silhouette_rate.set_rate(silhouette)
-        log.info("rates: pose %.3g Hz, silhouette %.3g Hz", self._pose_rate.hz, self._silhouette_rate.hz)
+        log.info("rates: pose %.3g Hz, silhouette %.3g Hz", self._pose_hz, self._silhouette_rate.hz)
 
     def state(self) -> dict[str, Any]:
         """The ``state`` payload (without ``v``/``ts``, which the publisher adds)."""
@@ -318,7 +318,7 @@ class Daemon:
     @property
     def rates(self) -> tuple[float, float]:
         """(pose_hz, silhouette_hz) in force."""
-        return self._pose_rate.hz, self._silhouette_rate.hz
+        return self._pose_hz, self._silhouette_rate.hz
 
     # -- source status (called from the capture thread) -------------------------------------
 
@@ -449,23 +449,29 @@ class Daemon:
                 if self._session.active:
                     self._session.count += 1
                 self._outgoing.put_rep(RepMessage(event.to_json(), self._session.id, item.captured_at))
-            pose_due = (pose is not None or self._pose_published) and self._pose_rate.due(t)
-            silhouette_due = self._silhouette is not None and (
-                pose is not None or self._silhouette_published
-            ) and self._silhouette_rate.due(t)
+            if pose is not None:
+                self._pose_seen_t = t
+            # every frame's pose is offered (the publisher keeps publish.pose_hz on its own clock);
+            # after the person left, nulls are offered for a while so that one gets through
+            offer_pose = self._pose_hz > 0 and t - self._pose_seen_t <= _null_window(self._pose_hz)
+            silhouette_hz = self._silhouette_rate.hz
+            silhouette_due = (
+                self._silhouette is not None
+                and (pose is not None or t - self._silhouette_seen_t <= _null_window(silhouette_hz))
+                and self._silhouette_rate.due(t)
+            )
         self._push_state()
-        if pose_due:
-            self._outgoing.put_pose(PoseMessage(pose, frame.index, t, item.captured_at))
-            self._pose_published = pose is not None
+        if offer_pose:
+            self._outgoing.put_pose(PoseMessage(pose, frame.index, t, item.captured_at, frame.size))
         if silhouette_due and self._silhouette is not None:
             try:
                 silhouette = self._silhouette.compute(frame, pose)
             except Exception as exc:  # noqa: BLE001
                 log.warning("silhouette failed on frame %d: %s", frame.index, exc)
                 silhouette = None
-            if silhouette is not None or self._silhouette_published:
-                self._outgoing.put_silhouette(SilhouetteMessage(silhouette, frame.index, item.captured_at))
-            self._silhouette_published = silhouette is not None
+            if silhouette is not None:
+                self._silhouette_seen_t = t
+            self._outgoing.put_silhouette(SilhouetteMessage(silhouette, frame.index, item.captured_at))
         if self._display is not None:
             self._display_slot.put((frame, pose, self.state()))
         self.frames += 1
@@ -516,7 +522,7 @@ class Daemon:
         if batch.pose is not None:
             message = batch.pose
             self.latency.record(self._clock() - message.captured_at)
-            _call(publisher.publish_pose, message.pose, message.frame, message.t)
+            _call(publisher.publish_pose, message.pose, message.frame, message.t, message.image_size)
         if batch.silhouette is not None:
             sil = batch.silhouette
             self.latency.record(self._clock() - sil.captured_at)
@@ -577,6 +583,11 @@ class Daemon:
             self.error = exc
             log.error("%s", exc)
         self.finished.set()
+
+
+def _null_window(hz: float) -> float:
+    """Seconds during which "nobody" is still offered after the last person (>= 2.5 periods)."""
+    return max(1.0, 2.5 / hz) if hz > 0 else 0.0
 
 
 def _call(method: Callable[..., Any], *args: Any) -> None:

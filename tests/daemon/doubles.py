@@ -1,6 +1,7 @@
 """Test doubles for the runtime's collaborators (the real ones are written in parallel).
 
 * ``RecordingPublisher``: records every call with the time it was made; can be slow on purpose.
+  Unlike ``edge.mqtt``'s publishers it does not rate-limit pose and silhouette messages.
 * ``ScriptedRepCounter``: emits one rep event at each scripted stream time where a person is seen.
 * ``ListSource``: a finite in-memory source; ``HangingSource``: delivers a few frames, then blocks.
 * ``RecordingNotifier``: records systemd notifications.
@@ -55,8 +56,10 @@ class RecordingPublisher:
     def publish_state(self, state: dict[str, Any]) -> None:
         self._record("state", state)
 
-    def publish_pose(self, pose: Pose | None, frame: int, t: float) -> None:
-        self._record("pose", pose, frame, t)
+    def publish_pose(
+        self, pose: Pose | None, frame: int, t: float, image_size: tuple[int, int] | None = None
+    ) -> None:
+        self._record("pose", pose, frame, t, image_size)
 
     def publish_rep(self, event: dict[str, Any], session: str) -> None:
         self._record("rep", event, session)

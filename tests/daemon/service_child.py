@@ -31,7 +31,7 @@ class FilePublisher(RecordingPublisher):
         self._file.write(json.dumps({"topic": name, "payload": payload}) + "\n")
         self._file.flush()
 
-    def publish_pose(self, pose: Any, frame: int, t: float) -> None:
+    def publish_pose(self, pose: Any, frame: int, t: float, image_size: Any = None) -> None:
         self._record("pose", None)
 
     def stop(self, timeout: float) -> None:

@@ -39,7 +39,9 @@ def test_ok__soak_reports_memory_latency_fps_and_skips(shared: Path, tmp_path: P
     assert 3.5 <= report["duration_s"] <= 6.0
     assert 60 <= report["frames"] <= 160  # a 30 fps clip played in real time for ~4 s
     assert 20 <= report["fps"] <= 40
-    assert report["latency_ms"]["p50"] is not None and report["latency_ms"]["p99"] >= report["latency_ms"]["p50"]
+    assert (
+        report["latency_ms"]["p50"] is not None and report["latency_ms"]["p99"] >= report["latency_ms"]["p50"]
+    )
     assert report["rss_mb"]["start"] > 0 and report["rss_mb"]["slope_mb_per_h"] is not None
     assert len(report["samples"]) >= 4
     assert report["published"]["pose"] > 0
