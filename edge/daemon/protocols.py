@@ -44,7 +44,7 @@ class RepCounterLike(Protocol):
     def phase(self) -> str: ...
 
     @property
-    def exercise(self) -> str: ...
+    def exercise(self) -> str | None: ...
 
     def set_exercise(self, name: str) -> None: ...
 
@@ -110,9 +110,12 @@ class Publisher(Protocol):
 
 
 class DisplaySink(Protocol):
-    """The LCD renderer: takes the newest frame, pose and state; renders on its own schedule."""
+    """The LCD (``edge.daemon.compose.LcdSink`` around ``edge.lcd.LcdRenderer``): takes the newest
+    frame, pose, state and frame rate; renders on its own schedule."""
 
-    def show(self, frame: Frame, pose: Pose | None, state: Mapping[str, Any]) -> None: ...
+    def show(
+        self, frame: Frame, pose: Pose | None, state: Mapping[str, Any], fps: float | None = None
+    ) -> None: ...
 
 
 class Notifier(Protocol):

@@ -62,6 +62,7 @@ class DaemonSettings:
     Attributes:
         device_id: ``device.id``.
         source_label: ``state.source``, e.g. ``picamera2 0`` (no credentials).
+        exercise: ``reps.exercise``; ``state.exercise`` shows it until ``auto`` has recognised one.
         lossless: process every frame (files played as fast as possible) instead of the newest.
         pose_hz: ``publish.pose_hz`` (0 = off); changeable by command.
         silhouette_hz: ``publish.silhouette_hz`` (0 = off); changeable by command.
@@ -79,6 +80,7 @@ class DaemonSettings:
 
     device_id: str = "edge-pose"
     source_label: str = ""
+    exercise: str = "auto"
     lossless: bool = False
     pose_hz: float = 10.0
     silhouette_hz: float = 2.0
@@ -158,12 +160,13 @@ class Daemon:
 
         self._slot = FrameSlot(lossless=settings.lossless)
         self._outgoing = Outgoing(settings.rep_capacity)
-        self._display_slot: LatestValue[tuple[Frame, Pose | None, dict[str, Any]]] = LatestValue()
+        self._display_slot: LatestValue[tuple[Frame, Pose | None, dict[str, Any], float]] = LatestValue()
         self.latency = LatencyRecorder()
 
         # state guarded by _lock (shared with command handlers on the MQTT thread)
         self._lock = threading.RLock()
         self._session = Session.begin(active=True, now=wall())
+        self._exercise = settings.exercise
         self._status = STARTING
         self._person = False
         self._pose_hz = float(settings.pose_hz)
@@ -274,6 +277,7 @@ class Daemon:
         with self._lock:
             try:
                 self._counter.set_exercise(name)
+                self._exercise = name
             except CommandError:
                 raise
             except EdgeError as exc:
@@ -446,9 +450,10 @@ class Daemon:
             if self._status == STARTING:
                 self._status = RUNNING
             if event is not None:
-                if self._session.active:
+                event_json = event.to_json()
+                if self._session.active and not event_json.get("partial"):
                     self._session.count += 1
-                self._outgoing.put_rep(RepMessage(event.to_json(), self._session.id, item.captured_at))
+                self._outgoing.put_rep(RepMessage(event_json, self._session.id, item.captured_at))
             if pose is not None:
                 self._pose_seen_t = t
             # every frame's pose is offered (the publisher keeps publish.pose_hz on its own clock);
@@ -473,7 +478,7 @@ class Daemon:
                 self._silhouette_seen_t = t
             self._outgoing.put_silhouette(SilhouetteMessage(silhouette, frame.index, item.captured_at))
         if self._display is not None:
-            self._display_slot.put((frame, pose, self.state()))
+            self._display_slot.put((frame, pose, self.state(), self._fps.rate))
         self.frames += 1
         self._first_result.set()
         self._ping(progress=True)
@@ -556,7 +561,7 @@ class Daemon:
         counter = self._counter
         return {
             "device_id": self.settings.device_id,
-            "exercise": counter.exercise,
+            "exercise": counter.exercise or self._exercise,
             "count": int(counter.count),
             "phase": counter.phase,
             "session": self._session.to_json(),
@@ -570,8 +575,16 @@ class Daemon:
         with self._lock:
             counter = self._counter
             session = self._session
-            key = (counter.exercise, counter.count, counter.phase, session.id, session.active, session.count,
-                   self._person, self._status)
+            key = (
+                counter.exercise or self._exercise,
+                counter.count,
+                counter.phase,
+                session.id,
+                session.active,
+                session.count,
+                self._person,
+                self._status,
+            )
             if not force and key == self._last_state_key:
                 return
             self._last_state_key = key

@@ -304,7 +304,9 @@ def test_ok__a_slow_or_broken_display_never_slows_inference(runner, caplog: pyte
         def __init__(self) -> None:
             self.shown: list[int] = []
 
-        def show(self, frame: Frame, pose: Pose | None, state: dict[str, Any]) -> None:
+        def show(
+            self, frame: Frame, pose: Pose | None, state: dict[str, Any], fps: float | None = None
+        ) -> None:
             self.shown.append(frame.index)
             time.sleep(0.1)
             if len(self.shown) == 2:
