@@ -30,7 +30,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from edge import __version__
 from edge.dashboard.hub import DeviceHub
@@ -129,7 +129,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             self._send_file(self.server.static_dir / "index.html")
         elif path.startswith("/static/"):
-            self._send_static(path[len("/static/") :])
+            self._send_static(unquote(path[len("/static/") :]))
         elif path == "/api/events":
             self._stream_events()
         elif path == "/api/snapshot":

@@ -69,7 +69,9 @@ class DashboardService:
     def start(self) -> None:
         """Start the broker link and the web server in background threads."""
         self.link.start()
-        self._thread = threading.Thread(target=self.http.serve_forever, name="dashboard-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.2}, name="dashboard-http", daemon=True
+        )
         self._thread.start()
         log.info("dashboard at %s, reading %s/+/... from %s", self.url, self.settings.topic_prefix, self.settings.url)
 

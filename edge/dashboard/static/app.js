@@ -35,7 +35,8 @@
       text = state === "connecting" ? "connecting…" : "dashboard server unreachable · reconnecting";
     } else if (!conn.broker) {
       state = "broker-down";
-      text = `broker unreachable${conn.detail ? " (" + conn.detail + ")" : ""} · reconnecting`;
+      const why = conn.detail && !["down", "unreachable"].includes(conn.detail) ? ` (${conn.detail})` : "";
+      text = `broker unreachable${why} · reconnecting`;
     } else {
       state = "live";
       text = "live";
@@ -178,7 +179,7 @@
       const count = typeof s.count === "number" ? s.count : (s.session && s.session.count);
       this.countEl.textContent = count === undefined || count === null ? "–" : String(count);
       this.root.dataset.count = this.countEl.textContent;
-      this.exerciseEl.textContent = s.exercise || "–";
+      this.exerciseEl.textContent = s.exercise ? s.exercise.replace(/_/g, " ") : "–";
       this.root.dataset.exercise = s.exercise || "";
       this.statusEl.textContent = s.status || "";
       this.statusEl.dataset.value = s.status || "";
