@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
         description="Show one device's count, exercise, status, skeleton and silhouette on a small screen.",
     )
     out = parser.add_argument_group("screen (default: the [lcd] section of --config)")
-    out.add_argument("--output", choices=("fb", "luma", "png"), help="framebuffer, SPI panel via luma.lcd, or PNG file")
+    out.add_argument(
+        "--output", choices=("fb", "luma", "png"), help="framebuffer, SPI panel via luma.lcd, or PNG file"
+    )
     out.add_argument("--device", help="framebuffer device (fb output), e.g. /dev/fb1")
     out.add_argument("--driver", help="luma.lcd driver (luma output): st7789, ili9341, ...")
     out.add_argument("--width", type=int, help="panel width in pixels")
@@ -32,7 +34,9 @@ def register(subparsers: Any) -> None:
     out.add_argument("--fps", type=float, help="most frames per second drawn")
     out.add_argument("--png-path", help="file written by the png output")
     out.add_argument("--device-id", help="device to show (default [device] id, else the first heard)")
-    out.add_argument("--clear-on-exit", action="store_true", help="blank the screen on exit instead of 'stopped'")
+    out.add_argument(
+        "--clear-on-exit", action="store_true", help="blank the screen on exit instead of 'stopped'"
+    )
     from edge.dashboard.broker import add_broker_arguments
 
     add_broker_arguments(parser)
@@ -41,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edge.dashboard.broker import broker_settings, load_config
-    from edge.lcd import LcdRenderer, LcdSettings, LcdState, open_display
+    from edge.lcd import LcdRenderer, LcdSettings, open_display
     from edge.lcd.feed import MqttFeed
 
     config = load_config(args.config)
@@ -59,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     feed = MqttFeed(renderer, broker, device_id).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    print(f"edge-pose lcd: {settings.output} {renderer.size[0]}x{renderer.size[1]}, broker {broker.url}", flush=True)
+    print(
+        f"edge-pose lcd: {settings.output} {renderer.size[0]}x{renderer.size[1]}, broker {broker.url}",
+        flush=True,
+    )
     try:
         stop.wait()
     except KeyboardInterrupt:

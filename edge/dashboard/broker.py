@@ -11,6 +11,7 @@ paho-mqtt is imported when a link starts, never when this module is imported.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import secrets
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from edge.errors import ConfigError, PublishError
 
@@ -70,7 +71,9 @@ class BrokerSettings:
         if self.protocol not in ("3.1.1", "5"):
             raise ConfigError(f"mqtt.protocol: expected 3.1.1 or 5, got {self.protocol!r}")
         if not self.topic_prefix or any(c in self.topic_prefix for c in "#+"):
-            raise ConfigError(f"mqtt.topic_prefix: expected a topic without wildcards, got {self.topic_prefix!r}")
+            raise ConfigError(
+                f"mqtt.topic_prefix: expected a topic without wildcards, got {self.topic_prefix!r}"
+            )
 
     @property
     def url(self) -> str:
@@ -118,10 +121,10 @@ def load_config(path: str | None) -> Any | None:
     if not path:
         return None
     try:
-        from edge import config as config_module  # lands with the mqtt work; optional until then
+        config_module = importlib.import_module("edge.config")  # lands with the mqtt work
     except ImportError as exc:
         raise ConfigError(f"--config: this build cannot read config files yet ({exc})") from None
-    loader = getattr(config_module, "load", None) or getattr(config_module, "load_config")
+    loader = getattr(config_module, "load", None) or config_module.load_config
     return loader(Path(path))
 
 
@@ -149,8 +152,9 @@ def settings_from_config(config: Any) -> BrokerSettings:
     host = str(mqtt.host or "")
     port = int(mqtt.port if host else getattr(mqtt, "embedded_port", 1883))
     password = str(getattr(mqtt, "password", "") or "")
-    if not password and getattr(mqtt, "password_file", ""):
-        password = read_password_file(str(mqtt.password_file), "mqtt.password_file")
+    password_file = str(getattr(mqtt, "password_file", "") or "")
+    if not password and password_file:
+        password = read_password_file(password_file, "mqtt.password_file")
     return BrokerSettings(
         host=host or "127.0.0.1",
         port=port,
@@ -248,13 +252,15 @@ class MqttLink:
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=mqtt.MQTTv5 if s.protocol == "5" else mqtt.MQTTv311,
-            transport=s.transport,
+            transport=cast(Literal["tcp", "websockets"], s.transport),
         )
         if s.username:
             client.username_pw_set(s.username, s.password or None)
         if s.tls:
             try:
-                client.tls_set(ca_certs=s.ca_file or None, certfile=s.cert_file or None, keyfile=s.key_file or None)
+                client.tls_set(
+                    ca_certs=s.ca_file or None, certfile=s.cert_file or None, keyfile=s.key_file or None
+                )
             except (OSError, ValueError) as exc:
                 raise PublishError(f"mqtt.tls: cannot load the TLS files: {exc}") from None
             client.tls_insecure_set(s.tls_insecure)
@@ -295,7 +301,9 @@ class MqttLink:
 
     # paho callbacks (network thread) -------------------------------------------------------
 
-    def _handle_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+    def _handle_connect(
+        self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
         if reason_code.is_failure:
             log.warning("broker %s refused the connection: %s", self.settings.url, reason_code)
             self._connected.clear()
@@ -306,7 +314,9 @@ class MqttLink:
         log.info("connected to %s", self.settings.url)
         self._on_status(True, "")
 
-    def _handle_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+    def _handle_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
         if was_connected:

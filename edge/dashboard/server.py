@@ -42,7 +42,16 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 #: Exercises offered when ``edge.reps`` cannot list them (it is optional to the dashboard).
-FALLBACK_EXERCISES = ("auto", "squat", "pushup", "bicep_curl", "shoulder_press", "lunge", "situp", "jumping_jack")
+FALLBACK_EXERCISES = (
+    "auto",
+    "squat",
+    "pushup",
+    "bicep_curl",
+    "shoulder_press",
+    "lunge",
+    "situp",
+    "jumping_jack",
+)
 
 #: Publishes a command payload to a device; returns False when the broker is not reachable.
 CommandSink = Callable[[str, str], bool]
@@ -103,7 +112,8 @@ class DashboardHTTPServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}/"
 
     def config_json(self) -> dict[str, Any]:
         return {
@@ -139,7 +149,12 @@ class DashboardHandler(BaseHTTPRequestHandler):
         elif path == "/healthz":
             hub = self.server.hub
             self._send_json(
-                {"ok": True, "broker": hub.broker_connected, "devices": len(hub.devices()), "pages": hub.subscriber_count}
+                {
+                    "ok": True,
+                    "broker": hub.broker_connected,
+                    "devices": len(hub.devices()),
+                    "pages": hub.subscriber_count,
+                }
             )
         else:
             self._send_error(HTTPStatus.NOT_FOUND, f"no such page: {path}")

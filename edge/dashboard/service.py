@@ -58,7 +58,9 @@ class DashboardService:
                 (host, port), self.hub, self.send_command, settings.topic_prefix, command_token
             )
         except OSError as exc:
-            raise ConfigError(f"dashboard.port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            raise ConfigError(
+                f"dashboard.port: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
         self._thread: threading.Thread | None = None
 
     @property
@@ -73,7 +75,12 @@ class DashboardService:
             target=self.http.serve_forever, kwargs={"poll_interval": 0.2}, name="dashboard-http", daemon=True
         )
         self._thread.start()
-        log.info("dashboard at %s, reading %s/+/... from %s", self.url, self.settings.topic_prefix, self.settings.url)
+        log.info(
+            "dashboard at %s, reading %s/+/... from %s",
+            self.url,
+            self.settings.topic_prefix,
+            self.settings.url,
+        )
 
     def stop(self) -> None:
         """Close open pages, stop serving, disconnect from the broker."""

@@ -64,7 +64,9 @@ class LcdSettings:
         if self.rotate not in (0, 90, 180, 270):
             raise ConfigError(f"lcd.rotate: expected 0, 90, 180 or 270, got {self.rotate!r}")
         if not (32 <= self.width <= 4096 and 32 <= self.height <= 4096):
-            raise ConfigError(f"lcd.width/lcd.height: expected 32..4096 pixels, got {self.width}x{self.height}")
+            raise ConfigError(
+                f"lcd.width/lcd.height: expected 32..4096 pixels, got {self.width}x{self.height}"
+            )
         if not 0 < self.fps <= 60:
             raise ConfigError(f"lcd.fps: expected a number in (0, 60], got {self.fps!r}")
 

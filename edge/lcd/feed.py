@@ -106,7 +106,9 @@ def changes_for(kind: str, payload: bytes) -> dict[str, Any]:
     if kind == "pose":
         landmarks = data.get("landmarks")
         size = data.get("image_size")
-        changes = {"landmarks": None if landmarks is None else np.asarray(landmarks, np.float32).reshape(33, -1)}
+        changes = {
+            "landmarks": None if landmarks is None else np.asarray(landmarks, np.float32).reshape(33, -1)
+        }
         if isinstance(size, list) and len(size) == 2:
             changes["image_size"] = (int(size[0]), int(size[1]))
         return changes

@@ -87,7 +87,8 @@ def read_geometry(device: str | Path, sysfs_root: Path = SYSFS_GRAPHICS) -> Fram
             width, height = int(match[1]), int(match[2])
     if bpp not in (16, 32):
         raise DisplayError(
-            f"lcd.device: {device} uses {bpp} bits per pixel; only 16 (RGB565) and 32 (XRGB8888) are supported"
+            f"lcd.device: {device} uses {bpp} bits per pixel; "
+            "only 16 (RGB565) and 32 (XRGB8888) are supported"
         )
     if width <= 0 or height <= 0 or stride < width * bpp // 8:
         raise DisplayError(f"lcd.device: {device} reports {vw}x{vh} at {bpp} bpp with stride {stride}")
@@ -103,7 +104,7 @@ def pack_rgb565(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint16]:
     r = rgb[..., 0].astype(np.uint16)
     g = rgb[..., 1].astype(np.uint16)
     b = rgb[..., 2].astype(np.uint16)
-    return ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
+    return (((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)).astype(np.uint16, copy=False)
 
 
 def pack_xrgb8888(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -134,7 +135,9 @@ class FramebufferDisplay:
             geometry, or a device smaller than the geometry says.
     """
 
-    def __init__(self, device: str | Path = "/dev/fb1", rotate: int = 0, sysfs_root: Path = SYSFS_GRAPHICS) -> None:
+    def __init__(
+        self, device: str | Path = "/dev/fb1", rotate: int = 0, sysfs_root: Path = SYSFS_GRAPHICS
+    ) -> None:
         if rotate not in (0, 90, 180, 270):
             raise DisplayError(f"lcd.rotate: expected 0, 90, 180 or 270, got {rotate!r}")
         self.device = str(device)
@@ -154,7 +157,14 @@ class FramebufferDisplay:
         finally:
             os.close(fd)
         self._memory = np.frombuffer(self._map, np.uint8).reshape(g.rows, g.stride)
-        log.info("framebuffer %s: %dx%d, %d bpp, stride %d", self.device, g.width, g.height, g.bits_per_pixel, g.stride)
+        log.info(
+            "framebuffer %s: %dx%d, %d bpp, stride %d",
+            self.device,
+            g.width,
+            g.height,
+            g.bits_per_pixel,
+            g.stride,
+        )
 
     @property
     def size(self) -> tuple[int, int]:
@@ -165,7 +175,9 @@ class FramebufferDisplay:
     def show(self, rgb: npt.NDArray[np.uint8]) -> None:
         """Write one (height, width, 3) uint8 RGB frame of ``size``."""
         if (rgb.shape[1], rgb.shape[0]) != self.size:
-            raise DisplayError(f"frame is {rgb.shape[1]}x{rgb.shape[0]}, the framebuffer takes {self.size[0]}x{self.size[1]}")
+            raise DisplayError(
+                f"frame is {rgb.shape[1]}x{rgb.shape[0]}, the framebuffer takes {self.size[0]}x{self.size[1]}"
+            )
         if self.rotate:
             rgb = np.rot90(rgb, k=-self.rotate // 90)  # np.rot90 turns counter-clockwise for k > 0
         g = self.geometry

@@ -62,14 +62,32 @@ class LumaDisplay:
             raise DisplayError("lcd.output = 'luma' needs luma.lcd: pip install 'edge-pose[lcd]'") from None
         self._image = Image
         if device is None:
-            device = self._open(driver, width, height, rotate, spi_port, spi_device, gpio_dc, gpio_rst,
-                                gpio_backlight, bus_speed_hz)
+            device = self._open(
+                driver,
+                width,
+                height,
+                rotate,
+                spi_port,
+                spi_device,
+                gpio_dc,
+                gpio_rst,
+                gpio_backlight,
+                bus_speed_hz,
+            )
         self.device = device
 
     @staticmethod
     def _open(
-        driver: str, width: int, height: int, rotate: int, spi_port: int, spi_device: int,
-        gpio_dc: int, gpio_rst: int, gpio_backlight: int, bus_speed_hz: int,
+        driver: str,
+        width: int,
+        height: int,
+        rotate: int,
+        spi_port: int,
+        spi_device: int,
+        gpio_dc: int,
+        gpio_rst: int,
+        gpio_backlight: int,
+        bus_speed_hz: int,
     ) -> Any:
         if driver not in LUMA_DRIVERS:
             raise DisplayError(f"lcd.driver: unknown {driver!r}; expected one of {', '.join(LUMA_DRIVERS)}")
@@ -86,11 +104,18 @@ class LumaDisplay:
         else:
             options["backlight"] = lambda on: None  # do not claim a pin the board may use otherwise
         try:
-            serial = spi(port=spi_port, device=spi_device, gpio_DC=gpio_dc, gpio_RST=gpio_rst, bus_speed_hz=bus_speed_hz)
+            serial = spi(
+                port=spi_port,
+                device=spi_device,
+                gpio_DC=gpio_dc,
+                gpio_RST=gpio_rst,
+                bus_speed_hz=bus_speed_hz,
+            )
             return getattr(luma_devices, driver)(serial, **options)
         except Exception as exc:  # luma raises DeviceNotFoundError, DevicePermissionError, RuntimeError...
             raise DisplayError(
-                f"lcd: cannot open {driver} on /dev/spidev{spi_port}.{spi_device} (DC {gpio_dc}, RST {gpio_rst}): {exc}"
+                f"lcd: cannot open {driver} on /dev/spidev{spi_port}.{spi_device} "
+                f"(DC {gpio_dc}, RST {gpio_rst}): {exc}"
             ) from None
 
     @property
@@ -128,7 +153,9 @@ class PngDisplay:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DisplayError(f"lcd.png_path: cannot create {self.path.parent}: {exc.strerror or exc}") from None
+            raise DisplayError(
+                f"lcd.png_path: cannot create {self.path.parent}: {exc.strerror or exc}"
+            ) from None
 
     @property
     def size(self) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -190,7 +191,9 @@ def person_view(
     return ((cx - bw / 2) / iw, (cy - bh / 2) / ih, (cx + bw / 2) / iw, (cy + bh / 2) / ih)
 
 
-def _fit_view(view: tuple[float, float, float, float], image_size: tuple[int, int], aspect: float) -> tuple[float, ...]:
+def _fit_view(
+    view: tuple[float, float, float, float], image_size: tuple[int, int], aspect: float
+) -> tuple[float, ...]:
     """Grow ``view`` (normalised) so that its pixel aspect ratio equals ``aspect``, about its centre."""
     iw, ih = image_size
     x0, y0, x1, y1 = view
@@ -214,7 +217,7 @@ def _figure(state: LcdState, width: int, height: int) -> npt.NDArray[np.uint8]:
     x0, y0, x1, y1 = view
     sx, sy = width / (x1 - x0), height / (y1 - y0)  # normalised frame -> pane pixels
 
-    def warp(image: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    def warp(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
         ih, iw = image.shape[:2]
         matrix = np.array([[sx / iw, 0, -x0 * sx], [0, sy / ih, -y0 * sy]], np.float64)
         return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=0)
@@ -232,7 +235,12 @@ def _figure(state: LcdState, width: int, height: int) -> npt.NDArray[np.uint8]:
         lm = np.array(state.landmarks, np.float32, copy=True)
         lm[:, 0] = (lm[:, 0] - x0) / (x1 - x0)
         lm[:, 1] = (lm[:, 1] - y0) / (y1 - y0)
-        draw_skeleton(pane, lm, thickness=max(2, round(min(width, height) / 70)), radius=max(2, round(min(width, height) / 50)))
+        draw_skeleton(
+            pane,
+            lm,
+            thickness=max(2, round(min(width, height) / 70)),
+            radius=max(2, round(min(width, height) / 50)),
+        )
     return pane
 
 

@@ -182,7 +182,7 @@ class LcdRenderer:
             self._view = target
         else:
             k = self.view_smoothing
-            self._view = tuple(v + k * (t - v) for v, t in zip(self._view, target))  # type: ignore[assignment]
+            self._view = tuple(v + k * (t - v) for v, t in zip(self._view, target, strict=True))  # type: ignore[assignment]
         return self._view
 
     def _run(self) -> None:

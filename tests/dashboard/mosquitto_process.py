@@ -76,7 +76,9 @@ class Mosquitto:
         if self.proc is not None:
             return
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
+            )
         if not (wait_for_port(self.port, timeout) and wait_for_port(self.ws_port, timeout)):
             self.stop()
             raise RuntimeError(f"mosquitto did not start; log:\n{self.log.read_text()}")

@@ -3,7 +3,8 @@ CONTRACT.md payloads into a real broker, and answers commands.
 
 Until ``edge-pose run`` is on main this is what publishes: ``availability`` (retained, LWT
 ``offline``), ``state`` (retained), ``pose`` at ``pose_hz`` from the reference landmarks, ``silhouette``
-at 2 Hz from the reference masks, ``stats`` (retained), and one ``rep`` per labelled repetition
+at 2 Hz from the reference masks (``edge.silhouette``), ``stats`` (retained), and one ``rep`` per
+labelled repetition
 (labels.tsv ``reps``). Rep timing and range of motion come from the clip's own joint angle (the
 deepest ``reps`` minima of the knee or elbow angle), so the charts show real tempo; the *count* is
 the human label, so what the page must show is known.
@@ -21,17 +22,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from edge.landmarks import PoseLandmark as L
+from edge.silhouette import SilhouetteExtractor
 
 #: The joint whose angle drives each exercise's reps: (outer, vertex, outer) per side.
 JOINTS: dict[str, tuple[tuple[L, L, L], tuple[L, L, L]]] = {
     "squat": ((L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)),
     "lunge": ((L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)),
-    "pushup": ((L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST)),
-    "bicep_curl": ((L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST)),
+    "pushup": (
+        (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST),
+        (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST),
+    ),
+    "bicep_curl": (
+        (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST),
+        (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST),
+    ),
     "shoulder_press": (
         (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST),
         (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST),
@@ -90,34 +97,18 @@ def find_reps(t: np.ndarray, angle: np.ndarray, count: int, name: str) -> list[R
         start = lo + int(np.argmax(smooth[lo : b + 1]))
         end = b + int(np.argmax(smooth[b : hi + 1]))
         window = filled[start : end + 1]
-        reps.append(Rep(n + 1, float(t[start]), float(t[b]), float(t[end]), float(window.min()),
-                        float(window.max()), name))
+        reps.append(
+            Rep(
+                n + 1,
+                float(t[start]),
+                float(t[b]),
+                float(t[end]),
+                float(window.min()),
+                float(window.max()),
+                name,
+            )
+        )
     return reps
-
-
-def silhouette_polygon(mask: np.ndarray, max_points: int = 64) -> dict[str, Any] | None:
-    """Largest outer contour of a uint8 probability mask, normalised to [0, 1]."""
-    h, w = mask.shape
-    _, binary = cv2.threshold(mask, 127, 255, cv2.THRESH_BINARY)
-    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
-    contour = max(contours, key=cv2.contourArea)
-    epsilon = 0.5
-    poly = cv2.approxPolyDP(contour, epsilon, True)
-    while len(poly) > max_points:
-        epsilon *= 1.5
-        poly = cv2.approxPolyDP(contour, epsilon, True)
-    pts = poly.reshape(-1, 2).astype(np.float64) / (w, h)
-    x, y, bw, bh = cv2.boundingRect(contour)
-    m = cv2.moments(contour)
-    cx, cy = (m["m10"] / m["m00"] / w, m["m01"] / m["m00"] / h) if m["m00"] else (0.5, 0.5)
-    return {
-        "polygon": np.round(pts, 4).tolist(),
-        "area": round(float(cv2.contourArea(contour)) / (w * h), 4),
-        "bbox": [round(x / w, 4), round(y / h, 4), round((x + bw) / w, 4), round((y + bh) / h, 4)],
-        "centroid": [round(cx, 4), round(cy, 4)],
-    }
 
 
 class ReferenceDevice:
@@ -159,6 +150,7 @@ class ReferenceDevice:
         joint = joints[int(np.argmax(vis))]
         self.angle = joint_angle(self.landmarks, self.size, joint)
         self.reps = find_reps(self.t, self.angle, self.expected_count, joint[1].name.lower())
+        self.extractor = SilhouetteExtractor()
         self.count = 0
         self.session = 1
         self.commands: list[dict[str, Any]] = []
@@ -193,7 +185,9 @@ class ReferenceDevice:
         self._stop.set()
         self._thread.join(timeout=5)
         if offline:
-            self.client.publish(f"{self.base}/availability", "offline", qos=1, retain=True).wait_for_publish(2)
+            self.client.publish(f"{self.base}/availability", "offline", qos=1, retain=True).wait_for_publish(
+                2
+            )
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -238,7 +232,14 @@ class ReferenceDevice:
             if now > duration:
                 if not self.loop:
                     break
-                t0, now, next_pose, next_sil, next_stats, reps = time.monotonic(), 0.0, 0.0, 0.0, 0.0, list(self.reps)
+                t0, now, next_pose, next_sil, next_stats, reps = (
+                    time.monotonic(),
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                    list(self.reps),
+                )
                 with self._lock:
                     self.count = 0
                     self.session += 1
@@ -270,34 +271,72 @@ class ReferenceDevice:
     def _publish_pose(self, frame: int) -> None:
         lm = self.landmarks[frame]
         landmarks = None if np.isnan(lm).any() else np.round(lm.astype(np.float64), 4).tolist()
-        self._pub("pose", {"frame": frame, "t": round(float(self.t[frame]), 3), "image_size": list(self.size),
-                           "score": None if landmarks is None else 0.99, "landmarks": landmarks, "world": None})
+        self._pub(
+            "pose",
+            {
+                "frame": frame,
+                "t": round(float(self.t[frame]), 3),
+                "image_size": list(self.size),
+                "score": None if landmarks is None else 0.99,
+                "landmarks": landmarks,
+                "world": None,
+            },
+        )
 
     def _publish_silhouette(self, frame: int) -> None:
         i = int(np.searchsorted(self.mask_frames, frame, side="right")) - 1
         if i < 0:
             return
-        poly = silhouette_polygon(self.masks[i])
-        if poly is not None:
-            self._pub("silhouette", {"frame": frame, **poly})
+        mask_frame = int(self.mask_frames[i])
+        silhouette = self.extractor.extract(self.masks[i], self.landmarks[mask_frame])
+        if silhouette is not None:
+            self._pub("silhouette", {"frame": frame, **silhouette.to_json()})
 
     def _publish_stats(self, frame: int, now: float) -> None:
         fps = (len(self.t) - 1) / float(self.t[-1])
-        self._pub("stats", {"fps": round(fps, 1), "latency_ms": {"p50": 41.0, "p99": 63.0}, "frames": frame + 1,
-                            "skipped_frames": 0, "cpu_temp_c": None, "rss_mb": 80.0, "uptime_s": round(now, 1),
-                            "outbox": 0, "model": "mediapipe-ref", "delegate": "cpu"}, retain=True)
+        self._pub(
+            "stats",
+            {
+                "fps": round(fps, 1),
+                "latency_ms": {"p50": 41.0, "p99": 63.0},
+                "frames": frame + 1,
+                "skipped_frames": 0,
+                "cpu_temp_c": None,
+                "rss_mb": 80.0,
+                "uptime_s": round(now, 1),
+                "outbox": 0,
+                "model": "mediapipe-ref",
+                "delegate": "cpu",
+            },
+            retain=True,
+        )
 
     def _publish_rep(self, rep: Rep) -> None:
         with self._lock:
             self.count += 1
             index, session = self.count, self.session
-        self._pub("rep", {
-            "id": f"{self.device_id}-{session}-{index}", "device_id": self.device_id, "session": str(session),
-            "index": index, "exercise": self.exercise, "side": "both", "start": round(rep.start, 3),
-            "end": round(rep.end, 3), "duration": round(rep.end - rep.start, 3),
-            "concentric": round(rep.end - rep.bottom, 3), "eccentric": round(rep.bottom - rep.start, 3),
-            "rom_min": round(rep.rom_min, 1), "rom_max": round(rep.rom_max, 1), "angle_name": rep.angle_name,
-            "flags": [], "partial": False}, qos=1)
+        self._pub(
+            "rep",
+            {
+                "id": f"{self.device_id}-{session}-{index}",
+                "device_id": self.device_id,
+                "session": str(session),
+                "index": index,
+                "exercise": self.exercise,
+                "side": "both",
+                "start": round(rep.start, 3),
+                "end": round(rep.end, 3),
+                "duration": round(rep.end - rep.start, 3),
+                "concentric": round(rep.end - rep.bottom, 3),
+                "eccentric": round(rep.bottom - rep.start, 3),
+                "rom_min": round(rep.rom_min, 1),
+                "rom_max": round(rep.rom_max, 1),
+                "angle_name": rep.angle_name,
+                "flags": [],
+                "partial": False,
+            },
+            qos=1,
+        )
         self._publish_state()
 
     # -- commands --------------------------------------------------------------------------------
@@ -326,6 +365,15 @@ class ReferenceDevice:
             self.commands.append(command)
         with self._lock:
             state = self.state()
-        self._pub("cmd/result", {"id": command.get("id") if isinstance(command, dict) else None, "cmd": name,
-                                 "ok": ok, "error": error, "state": state}, qos=1)
+        self._pub(
+            "cmd/result",
+            {
+                "id": command.get("id") if isinstance(command, dict) else None,
+                "cmd": name,
+                "ok": ok,
+                "error": error,
+                "state": state,
+            },
+            qos=1,
+        )
         self._pub("state", state, qos=1, retain=True)

@@ -100,7 +100,10 @@ def test_ok__several_devices_side_by_side_each_with_its_own_count(
     """
     page.goto(dashboard.url)
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10_000)
-    devices = [ReferenceDevice(broker.port, name, shared, clip, speed=3.0).start() for name, clip in SIDE_BY_SIDE.items()]
+    devices = [
+        ReferenceDevice(broker.port, name, shared, clip, speed=3.0).start()
+        for name, clip in SIDE_BY_SIDE.items()
+    ]
     try:
         for device in devices:
             expect(card(page, device.device_id)).to_have_attribute("data-pose", "live", timeout=10_000)
@@ -149,7 +152,9 @@ def test_ok__commands_round_trip_with_the_device_reply_shown(
     """
     service = DashboardService(BrokerSettings(port=broker.port), port=0, command_token="s3cret")
     service.start()
-    device = ReferenceDevice(broker.port, "cmdtest", shared, "pushup/calimiro_push-up_36.mp4", speed=5.0).start()
+    device = ReferenceDevice(
+        broker.port, "cmdtest", shared, "pushup/calimiro_push-up_36.mp4", speed=5.0
+    ).start()
     try:
         assert device.wait_done(30)
         page.goto(service.url)
@@ -171,8 +176,11 @@ def test_ok__commands_round_trip_with_the_device_reply_shown(
         expect(dev).to_have_attribute("data-exercise", "bicep_curl")
 
         page.evaluate("""() => fetch("api/devices/cmdtest/cmd", {method: "POST",
-            headers: {"Content-Type": "application/json"}, body: JSON.stringify({cmd: "set_exercise", exercise: "bogus"})})""")
-        expect(dev.locator(".result")).to_have_text("set_exercise: refused: unknown exercise 'bogus'", timeout=10_000)
+            headers: {"Content-Type": "application/json"},
+            body: JSON.stringify({cmd: "set_exercise", exercise: "bogus"})})""")
+        expect(dev.locator(".result")).to_have_text(
+            "set_exercise: refused: unknown exercise 'bogus'", timeout=10_000
+        )
         expect(dev.locator(".result")).to_have_attribute("data-ok", "false")
     finally:
         device.stop()
@@ -205,7 +213,7 @@ def test_ok__page_recovers_after_broker_restart(
 
 
 def test_ok__page_recovers_after_dashboard_server_restart(broker: Mosquitto, page: Any, shared: Path) -> None:
-    """Server gone: the page shows it is disconnected; server back on the same port: the page resumes by itself."""
+    """Server gone: the page shows it is disconnected; server back on the same port: the page resumes."""
     service = DashboardService(BrokerSettings(port=broker.port), port=0)
     service.start()
     port = service.http.server_address[1]
@@ -234,7 +242,9 @@ def test_ok__direct_websocket_mode_reads_the_broker_without_the_server_stream(
     Prevents: the direct mode rotting unnoticed (it has no server cache: the page must dedupe
     reps and rebuild state from retained messages itself); commands go straight to the broker.
     """
-    device = ReferenceDevice(broker.port, "wsdev", shared, "pushup/calimiro_push-up_36.mp4", speed=2.0).start()
+    device = ReferenceDevice(
+        broker.port, "wsdev", shared, "pushup/calimiro_push-up_36.mp4", speed=2.0
+    ).start()
     try:
         page.goto(f"{dashboard.url}?ws={broker.ws_url}")
         conn = page.locator("#conn")
@@ -253,7 +263,9 @@ def test_ok__direct_websocket_mode_reads_the_broker_without_the_server_stream(
         device.stop()
 
 
-def test_ok__sse_stream_is_plain_text_events_a_script_can_read(broker: Mosquitto, dashboard: DashboardService) -> None:
+def test_ok__sse_stream_is_plain_text_events_a_script_can_read(
+    broker: Mosquitto, dashboard: DashboardService
+) -> None:
     """The event stream starts with a snapshot and then carries live messages (curl-able, no browser)."""
     import urllib.request
 
@@ -266,13 +278,20 @@ def test_ok__sse_stream_is_plain_text_events_a_script_can_read(broker: Mosquitto
             assert first.startswith("retry: ")
             snapshot = json.loads(stream.readline().decode().removeprefix("data: "))
             assert snapshot["type"] == "snapshot" and snapshot["broker"]["connected"] is True
-            publisher.publish("edge-pose/curl1/state", json.dumps({"v": 1, "ts": 0, "count": 7}), qos=1).wait_for_publish(5)
+            publisher.publish(
+                "edge-pose/curl1/state", json.dumps({"v": 1, "ts": 0, "count": 7}), qos=1
+            ).wait_for_publish(5)
             lines = []
             while not any(line.startswith("data: ") for line in lines):
                 lines.append(stream.readline().decode())
             event = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
-            assert event == {"type": "msg", "device": "curl1", "kind": "state", "data": {"v": 1, "ts": 0, "count": 7},
-                             "retained": False}
+            assert event == {
+                "type": "msg",
+                "device": "curl1",
+                "kind": "state",
+                "data": {"v": 1, "ts": 0, "count": 7},
+                "retained": False,
+            }
     finally:
         publisher.disconnect()
         publisher.loop_stop()

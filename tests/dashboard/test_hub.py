@@ -113,7 +113,9 @@ def test_ok__slow_page_sheds_poses_first_then_is_cut_off_to_resync() -> None:
     assert sub.queue.qsize() == 2 and sub.shed == 8 and not sub.overflowed
     for i in range(3):
         hub.handle("a", "state", json.dumps({"count": i}).encode())
-    assert sub.overflowed, "a full queue of must-have events closes the stream (page reconnects to a snapshot)"
+    assert sub.overflowed, (
+        "a full queue of must-have events closes the stream (page reconnects to a snapshot)"
+    )
 
 
 def test_ok__unsubscribed_page_receives_nothing_more() -> None:

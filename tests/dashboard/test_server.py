@@ -20,8 +20,12 @@ from edge.drawing import VISIBILITY_THRESHOLD as DRAWING_THRESHOLD
 from edge.landmarks import POSE_CONNECTIONS, PoseLandmark
 
 
-def request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+def request(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, Any]:
+    req = urllib.request.Request(
+        url, data=data, headers=headers or {}, method="POST" if data is not None else "GET"
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as res:
             body = res.read()
@@ -63,17 +67,26 @@ def test_ok__page_config_and_health_are_served(dashboard: DashboardService) -> N
     status, _, body = request(dashboard.url + "api/config")
     config = json.loads(body)
     assert config["topic_prefix"] == "edge-pose" and "squat" in config["exercises"]
-    assert json.loads(request(dashboard.url + "healthz")[2]) == {"ok": True, "broker": True, "devices": 0, "pages": 0}
+    assert json.loads(request(dashboard.url + "healthz")[2]) == {
+        "ok": True,
+        "broker": True,
+        "devices": 0,
+        "pages": 0,
+    }
 
 
-def test_ok__command_is_published_with_id_and_the_servers_token(broker: Mosquitto, commands: list[Any]) -> None:
-    """Prevents: commands leaving without the token the devices require, or without an id to match the reply."""
+def test_ok__command_is_published_with_id_and_the_servers_token(
+    broker: Mosquitto, commands: list[Any]
+) -> None:
+    """Prevents: commands sent without the token the devices require, or without an id for the reply."""
     service = DashboardService(BrokerSettings(port=broker.port), port=0, command_token="tok")
     service.start()
     try:
         assert service.link.wait_connected(10)
         body = json.dumps({"cmd": "set_exercise", "exercise": "squat", "token": "from-the-browser"}).encode()
-        status, _, reply = request(service.url + "api/devices/gym1/cmd", body, {"Content-Type": "application/json"})
+        status, _, reply = request(
+            service.url + "api/devices/gym1/cmd", body, {"Content-Type": "application/json"}
+        )
         assert status == 202
         command_id = json.loads(reply)["id"]
         for _ in range(50):
@@ -81,7 +94,10 @@ def test_ok__command_is_published_with_id_and_the_servers_token(broker: Mosquitt
                 break
             threading.Event().wait(0.1)
         assert commands == [
-            ("edge-pose/gym1/cmd", {"cmd": "set_exercise", "exercise": "squat", "id": command_id, "token": "tok"})
+            (
+                "edge-pose/gym1/cmd",
+                {"cmd": "set_exercise", "exercise": "squat", "id": command_id, "token": "tok"},
+            )
         ]
     finally:
         service.stop()
@@ -91,7 +107,12 @@ def test_ok__command_is_published_with_id_and_the_servers_token(broker: Mosquitt
     ("path", "body", "headers", "status"),
     [
         ("api/devices/Gym!/cmd", b'{"cmd": "reset"}', {"Content-Type": "application/json"}, 400),
-        ("api/devices/gym1/cmd", b'{"cmd": "reset"}', {"Content-Type": "text/plain"}, 415),  # simple cross-site form
+        (
+            "api/devices/gym1/cmd",
+            b'{"cmd": "reset"}',
+            {"Content-Type": "text/plain"},
+            415,
+        ),  # simple cross-site form
         ("api/devices/gym1/cmd", b"not json", {"Content-Type": "application/json"}, 400),
         ("api/devices/gym1/cmd", b'{"cmd": "reboot"}', {"Content-Type": "application/json"}, 400),
         ("api/devices/gym1/cmd", b'{"cmd": "reset", "id": 5}', {"Content-Type": "application/json"}, 400),
@@ -106,7 +127,12 @@ def test_ok__command_is_published_with_id_and_the_servers_token(broker: Mosquitt
     ],
 )
 def test_fail__bad_or_cross_site_commands_are_refused_and_not_published(
-    dashboard: DashboardService, commands: list[Any], path: str, body: bytes, headers: dict[str, str], status: int
+    dashboard: DashboardService,
+    commands: list[Any],
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
 ) -> None:
     """Prevents: another web site (or a typo) driving the devices through a dashboard on localhost."""
     code, _, reply = request(dashboard.url + path, body, headers)
@@ -116,7 +142,9 @@ def test_fail__bad_or_cross_site_commands_are_refused_and_not_published(
     assert commands == []
 
 
-def test_fail__command_while_broker_is_down_is_refused_not_queued(broker: Mosquitto, dashboard: DashboardService) -> None:
+def test_fail__command_while_broker_is_down_is_refused_not_queued(
+    broker: Mosquitto, dashboard: DashboardService
+) -> None:
     """Prevents: a 'reset' pressed during an outage firing minutes later, mid-set."""
     broker.stop()
     for _ in range(100):
@@ -130,7 +158,9 @@ def test_fail__command_while_broker_is_down_is_refused_not_queued(broker: Mosqui
     assert json.loads(request(dashboard.url + "healthz")[2])["broker"] is False
 
 
-@pytest.mark.parametrize("path", ["static/../server.py", "static/%2e%2e/server.py", "static/vendor/../../hub.py", "nope"])
+@pytest.mark.parametrize(
+    "path", ["static/../server.py", "static/%2e%2e/server.py", "static/vendor/../../hub.py", "nope"]
+)
 def test_fail__files_outside_static_are_not_served(dashboard: DashboardService, path: str) -> None:
     code, _, _ = request(dashboard.url + path)
     assert code == 404

@@ -12,7 +12,9 @@ VENDOR = STATIC_DIR / "vendor"
 
 def test_ok__every_vendored_file_matches_its_manifest_hash() -> None:
     """Prevents: a silently edited or swapped library, or a file shipped without a licence record."""
-    rows = re.findall(r"^\| `([^`]+)` \|.*\| `([0-9a-f]{64})` \|$", (VENDOR / "MANIFEST.md").read_text(), re.M)
+    rows = re.findall(
+        r"^\| `([^`]+)` \|.*\| `([0-9a-f]{64})` \|$", (VENDOR / "MANIFEST.md").read_text(), re.M
+    )
     listed = {name: digest for name, digest in rows}
     on_disk = {p.name for p in VENDOR.iterdir() if p.name != "MANIFEST.md"}
     assert set(listed) == on_disk

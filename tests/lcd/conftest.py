@@ -24,10 +24,18 @@ def standing_pose(cx: float = 0.5, visibility: float = 0.99) -> np.ndarray:
     lm = np.zeros((33, 5), np.float32)
     lm[:, 3:] = visibility
     spots = {
-        L.NOSE: (0.0, 0.15), L.LEFT_SHOULDER: (0.06, 0.28), L.RIGHT_SHOULDER: (-0.06, 0.28),
-        L.LEFT_ELBOW: (0.08, 0.42), L.RIGHT_ELBOW: (-0.08, 0.42), L.LEFT_WRIST: (0.08, 0.55),
-        L.RIGHT_WRIST: (-0.08, 0.55), L.LEFT_HIP: (0.04, 0.55), L.RIGHT_HIP: (-0.04, 0.55),
-        L.LEFT_KNEE: (0.045, 0.72), L.RIGHT_KNEE: (-0.045, 0.72), L.LEFT_ANKLE: (0.05, 0.88),
+        L.NOSE: (0.0, 0.15),
+        L.LEFT_SHOULDER: (0.06, 0.28),
+        L.RIGHT_SHOULDER: (-0.06, 0.28),
+        L.LEFT_ELBOW: (0.08, 0.42),
+        L.RIGHT_ELBOW: (-0.08, 0.42),
+        L.LEFT_WRIST: (0.08, 0.55),
+        L.RIGHT_WRIST: (-0.08, 0.55),
+        L.LEFT_HIP: (0.04, 0.55),
+        L.RIGHT_HIP: (-0.04, 0.55),
+        L.LEFT_KNEE: (0.045, 0.72),
+        L.RIGHT_KNEE: (-0.045, 0.72),
+        L.LEFT_ANKLE: (0.05, 0.88),
         L.RIGHT_ANKLE: (-0.05, 0.88),
     }
     for landmark in L:  # face and hand points near their neighbours
@@ -35,7 +43,10 @@ def standing_pose(cx: float = 0.5, visibility: float = 0.99) -> np.ndarray:
     for hand, wrist in ((range(17, 23, 2), L.LEFT_WRIST), (range(18, 23, 2), L.RIGHT_WRIST)):
         for i in hand:
             spots[L(i)] = (spots[wrist][0], spots[wrist][1] + 0.02)
-    for foot, ankle in (((L.LEFT_HEEL, L.LEFT_FOOT_INDEX), L.LEFT_ANKLE), ((L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX), L.RIGHT_ANKLE)):
+    for foot, ankle in (
+        ((L.LEFT_HEEL, L.LEFT_FOOT_INDEX), L.LEFT_ANKLE),
+        ((L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX), L.RIGHT_ANKLE),
+    ):
         for f in foot:
             spots[f] = (spots[ankle][0], spots[ankle][1] + 0.03)
     for landmark, (dx, y) in spots.items():
@@ -47,8 +58,15 @@ def standing_pose(cx: float = 0.5, visibility: float = 0.99) -> np.ndarray:
 def fake_fb(tmp_path: Path):
     """Factory: a regular file standing in for /dev/fbN, plus the sysfs folder describing it."""
 
-    def make(width: int, height: int, bpp: int, stride: int | None = None, rows: int | None = None,
-             modes: str | None = None, fill: int = 0xAA) -> tuple[Path, Path]:
+    def make(
+        width: int,
+        height: int,
+        bpp: int,
+        stride: int | None = None,
+        rows: int | None = None,
+        modes: str | None = None,
+        fill: int = 0xAA,
+    ) -> tuple[Path, Path]:
         stride = stride or width * bpp // 8
         rows = rows or height
         sysfs = tmp_path / "sys" / "class" / "graphics"

@@ -1,4 +1,4 @@
-"""The MQTT-fed screen (``edge-pose lcd``): CONTRACT payloads become screen state; the unit runs end to end."""
+"""The MQTT-fed screen (``edge-pose lcd``): CONTRACT payloads become screen state; the unit runs."""
 
 from __future__ import annotations
 
@@ -28,16 +28,28 @@ REPO = Path(__file__).resolve().parents[2]
     ("kind", "payload", "expected"),
     [
         ("availability", b"online", {"online": True, "message": ""}),
-        ("availability", b"offline", {"online": False, "message": "", "landmarks": None, "person": False, "polygon": None}),
+        (
+            "availability",
+            b"offline",
+            {"online": False, "message": "", "landmarks": None, "person": False, "polygon": None},
+        ),
         (
             "state",
             b'{"v":1,"ts":0,"count":4,"exercise":"squat","status":"running","person":false}',
             {"count": 4, "exercise": "squat", "status": "running", "person": False, "message": ""},
         ),
-        ("state", b'{"count": null}', {"count": None, "exercise": "", "status": "running", "person": True, "message": ""}),
+        (
+            "state",
+            b'{"count": null}',
+            {"count": None, "exercise": "", "status": "running", "person": True, "message": ""},
+        ),
         ("stats", b'{"fps": 29.5}', {"fps": 29.5}),
         ("stats", b'{"fps": "fast"}', {"fps": None}),
-        ("pose", b'{"landmarks": null, "image_size": [640, 480]}', {"landmarks": None, "image_size": (640, 480)}),
+        (
+            "pose",
+            b'{"landmarks": null, "image_size": [640, 480]}',
+            {"landmarks": None, "image_size": (640, 480)},
+        ),
     ],
 )
 def test_ok__contract_payloads_map_to_screen_changes(kind: str, payload: bytes, expected: dict) -> None:
@@ -45,7 +57,9 @@ def test_ok__contract_payloads_map_to_screen_changes(kind: str, payload: bytes, 
 
 
 def test_ok__pose_and_silhouette_payloads_become_arrays() -> None:
-    pose = changes_for("pose", json.dumps({"landmarks": [[0.5, 0.5, 0, 1, 1]] * 33, "image_size": [320, 240]}).encode())
+    pose = changes_for(
+        "pose", json.dumps({"landmarks": [[0.5, 0.5, 0, 1, 1]] * 33, "image_size": [320, 240]}).encode()
+    )
     assert pose["landmarks"].shape == (33, 5) and pose["image_size"] == (320, 240)
     sil = changes_for("silhouette", b'{"polygon": [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]}')
     assert sil["polygon"].shape == (3, 2)
@@ -53,14 +67,18 @@ def test_ok__pose_and_silhouette_payloads_become_arrays() -> None:
     assert many["polygon"].shape == (4, 2), "the largest ring is shown"
 
 
-@pytest.mark.parametrize(("kind", "payload"), [("state", b"[1]"), ("pose", b'{"landmarks": [[1, 2]]}'), ("state", b"{oops")])
+@pytest.mark.parametrize(
+    ("kind", "payload"), [("state", b"[1]"), ("pose", b'{"landmarks": [[1, 2]]}'), ("state", b"{oops")]
+)
 def test_fail__malformed_payloads_raise_value_errors_the_feed_ignores(kind: str, payload: bytes) -> None:
     with pytest.raises(ValueError):
         changes_for(kind, payload)
 
 
 @pytest.mark.data
-def test_ok__screen_follows_a_replayed_device_over_mqtt(broker: Mosquitto, shared: Path, artifacts: Path, tmp_path: Path) -> None:
+def test_ok__screen_follows_a_replayed_device_over_mqtt(
+    broker: Mosquitto, shared: Path, artifacts: Path, tmp_path: Path
+) -> None:
     """A real broker, a replayed clip, the feed and the renderer: the panel ends on the labelled count."""
     from reference_device import ReferenceDevice
 
@@ -91,15 +109,38 @@ def test_ok__screen_follows_a_replayed_device_over_mqtt(broker: Mosquitto, share
         lcd.stop()
 
 
-def test_ok__lcd_command_runs_as_a_unit_and_leaves_a_stopped_screen(broker: Mosquitto, tmp_path: Path) -> None:
+def test_ok__lcd_command_runs_as_a_unit_and_leaves_a_stopped_screen(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
     """``edge-pose lcd`` as systemd runs it: starts, shows the device's count, exits 0 on SIGTERM."""
     import paho.mqtt.client as mqtt
 
     png = tmp_path / "lcd.png"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edge", "lcd", "--output", "png", "--png-path", str(png), "--width", "240",
-         "--height", "240", "--mqtt-port", str(broker.port), "--device-id", "unit1", "--fps", "10"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)},
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "lcd",
+            "--output",
+            "png",
+            "--png-path",
+            str(png),
+            "--width",
+            "240",
+            "--height",
+            "240",
+            "--mqtt-port",
+            str(broker.port),
+            "--device-id",
+            "unit1",
+            "--fps",
+            "10",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.connect("127.0.0.1", broker.port)
@@ -117,7 +158,9 @@ def test_ok__lcd_command_runs_as_a_unit_and_leaves_a_stopped_screen(broker: Mosq
                 if shown is not None and np.array_equal(shown[:, :, ::-1], expected):
                     break
             time.sleep(0.1)
-        assert shown is not None and np.array_equal(shown[:, :, ::-1], expected), proc.stderr.read1().decode() if proc.poll() is not None else "screen never showed the count"
+        assert shown is not None and np.array_equal(shown[:, :, ::-1], expected), (
+            proc.stderr.read1().decode() if proc.poll() is not None else "screen never showed the count"
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)

@@ -90,7 +90,9 @@ def test_ok__32bpp_framebuffer_gets_bgrx(fake_fb) -> None:
         (270, (320, 240), (319, 0)),
     ],
 )
-def test_ok__rotation_turns_frames_clockwise_like_luma(rotate: int, size: tuple[int, int], where: tuple[int, int], fake_fb) -> None:
+def test_ok__rotation_turns_frames_clockwise_like_luma(
+    rotate: int, size: tuple[int, int], where: tuple[int, int], fake_fb
+) -> None:
     device, sysfs = fake_fb(240, 320, 16)  # a portrait panel
     fb = FramebufferDisplay(device, rotate=rotate, sysfs_root=sysfs)
     assert fb.size == size
@@ -131,12 +133,16 @@ def test_fail__frame_of_the_wrong_size_is_refused(fake_fb) -> None:
         ("bad_stride", "stride"),
     ],
 )
-def test_fail__unusable_framebuffer_gives_one_clear_line(setup: str, message: str, fake_fb, tmp_path: Path) -> None:
+def test_fail__unusable_framebuffer_gives_one_clear_line(
+    setup: str, message: str, fake_fb, tmp_path: Path
+) -> None:
     """Prevents: a traceback (or garbage on the panel) instead of a message naming lcd.device."""
     if setup == "no_sysfs":
         device, sysfs = tmp_path / "fb1", tmp_path / "nowhere"
     else:
-        device, sysfs = fake_fb(240, 240, 24 if setup == "bpp24" else 16, stride=100 if setup == "bad_stride" else None)
+        device, sysfs = fake_fb(
+            240, 240, 24 if setup == "bpp24" else 16, stride=100 if setup == "bad_stride" else None
+        )
         if setup == "short_file":
             device.write_bytes(b"\0" * 100)
         if setup == "no_device":

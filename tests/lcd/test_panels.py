@@ -14,11 +14,17 @@ from edge.lcd.framebuffer import FramebufferDisplay
 from edge.lcd.panels import LumaDisplay, PngDisplay
 from edge.lcd.render import LcdState, layout, render
 
-luma_device = pytest.importorskip("luma.core.device", reason="luma.lcd not installed (pip install 'edge-pose[lcd]')")
+luma_device = pytest.importorskip(
+    "luma.core.device", reason="luma.lcd not installed (pip install 'edge-pose[lcd]')"
+)
 
 
-@pytest.mark.parametrize(("width", "height", "rotate", "size"), [(240, 240, 0, (240, 240)), (320, 240, 1, (240, 320))])
-def test_ok__luma_panel_receives_the_rendered_pixels(width: int, height: int, rotate: int, size: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "rotate", "size"), [(240, 240, 0, (240, 240)), (320, 240, 1, (240, 320))]
+)
+def test_ok__luma_panel_receives_the_rendered_pixels(
+    width: int, height: int, rotate: int, size: tuple[int, int]
+) -> None:
     """Prevents: colour channels swapped or the frame resized on the way into luma."""
     dummy = luma_device.dummy(width=width, height=height, rotate=rotate, mode="RGB")
     panel = LumaDisplay(device=dummy)
@@ -68,7 +74,9 @@ def test_fail__bad_lcd_settings_name_their_key(changes: dict, message: str) -> N
 
 
 def test_ok__open_display_builds_the_configured_output(tmp_path: Path, fake_fb) -> None:
-    png = open_display(LcdSettings(output="png", png_path=str(tmp_path / "x.png"), width=320, height=240, rotate=90))
+    png = open_display(
+        LcdSettings(output="png", png_path=str(tmp_path / "x.png"), width=320, height=240, rotate=90)
+    )
     assert isinstance(png, PngDisplay) and png.size == (240, 320)
     device, sysfs = fake_fb(240, 240, 16)
     fb = open_display(LcdSettings(output="fb", device=str(device)), sysfs_root=sysfs)

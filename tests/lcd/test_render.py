@@ -39,9 +39,17 @@ def test_ok__layout_boxes_fit_the_panel_and_do_not_overlap(size: tuple[int, int]
 
 @pytest.mark.parametrize(
     ("size", "arrangement"),
-    [((240, 240), "side"), ((320, 240), "side"), ((480, 320), "side"), ((240, 320), "stacked"), ((135, 240), "stacked")],
+    [
+        ((240, 240), "side"),
+        ((320, 240), "side"),
+        ((480, 320), "side"),
+        ((240, 320), "stacked"),
+        ((135, 240), "stacked"),
+    ],
 )
-def test_ok__landscape_and_square_side_by_side_portrait_stacked(size: tuple[int, int], arrangement: str) -> None:
+def test_ok__landscape_and_square_side_by_side_portrait_stacked(
+    size: tuple[int, int], arrangement: str
+) -> None:
     parts = layout(size)
     if arrangement == "side":
         assert parts.figure[0] + parts.figure[2] <= parts.count[0]
@@ -79,7 +87,9 @@ def test_ok__every_count_draws_differently_and_unknown_count_draws_a_dash() -> N
     keys = list(frames)
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
-            assert not np.array_equal(box(frames[a], layout((240, 240)).count), box(frames[b], layout((240, 240)).count))
+            assert not np.array_equal(
+                box(frames[a], layout((240, 240)).count), box(frames[b], layout((240, 240)).count)
+            )
     assert ink_height(box(frames[None], layout((240, 240)).count), COUNT) > 0
 
 

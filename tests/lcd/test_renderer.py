@@ -14,7 +14,7 @@ from edge.lcd.renderer import LcdRenderer
 
 
 class RecordingDisplay:
-    """A display double: keeps every frame; ``gate`` (if given) blocks ``show`` until set; ``fail`` makes it raise."""
+    """A display double: keeps every frame; ``gate`` blocks ``show`` until set; ``fail`` makes it raise."""
 
     def __init__(self, size: tuple[int, int] = (240, 240), gate: threading.Event | None = None) -> None:
         self.size = size
@@ -80,7 +80,9 @@ def test_ok__broken_display_is_survived_and_redrawn_when_it_comes_back() -> None
         lcd.update(exercise="pushup")  # still accepted while the panel is down
         display.fail = False
         expected = render(LcdState(count=3, exercise="pushup"), display.size)
-        assert wait_until(lambda: bool(display.frames) and np.array_equal(display.frames[-1], expected), timeout=10)
+        assert wait_until(
+            lambda: bool(display.frames) and np.array_equal(display.frames[-1], expected), timeout=10
+        )
     finally:
         lcd.stop()
 

@@ -44,21 +44,40 @@ def mid_squat(shared: Path) -> dict:
     ok, image = cap.read()
     cap.release()
     assert ok
-    return {"image": image, "landmarks": ref["landmarks"][index], "mask": ref["masks"][k],
-            "size": (int(ref["size"][0]), int(ref["size"][1]))}
+    return {
+        "image": image,
+        "landmarks": ref["landmarks"][index],
+        "mask": ref["masks"][k],
+        "size": (int(ref["size"][0]), int(ref["size"][1])),
+    }
 
 
 @pytest.mark.parametrize(
     ("size", "figure"),
-    [((240, 240), "thumbnail"), ((320, 240), "thumbnail"), ((480, 320), "mask"), ((240, 320), "mask"), ((135, 240), "thumbnail")],
+    [
+        ((240, 240), "thumbnail"),
+        ((320, 240), "thumbnail"),
+        ((480, 320), "mask"),
+        ((240, 320), "mask"),
+        ((135, 240), "thumbnail"),
+    ],
 )
-def test_ok__mid_squat_screens_for_common_panels(size: tuple[int, int], figure: str, mid_squat: dict, artifacts: Path) -> None:
+def test_ok__mid_squat_screens_for_common_panels(
+    size: tuple[int, int], figure: str, mid_squat: dict, artifacts: Path
+) -> None:
     """Screens as the daemon would draw them mid-squat; the count is white and the skeleton is drawn."""
     display = Keep(size)
     lcd = LcdRenderer(display)  # type: ignore[arg-type]
-    lcd.update(count=3, exercise="squat", status="running", person=True, fps=14.8,
-               landmarks=mid_squat["landmarks"], image_size=mid_squat["size"],
-               **({"thumbnail": mid_squat["image"]} if figure == "thumbnail" else {"mask": mid_squat["mask"]}))
+    lcd.update(
+        count=3,
+        exercise="squat",
+        status="running",
+        person=True,
+        fps=14.8,
+        landmarks=mid_squat["landmarks"],
+        image_size=mid_squat["size"],
+        **({"thumbnail": mid_squat["image"]} if figure == "thumbnail" else {"mask": mid_squat["mask"]}),
+    )
     frame = lcd.render_frame(now=100.0)
     x, y, w, h = layout(size).count
     assert (frame[y : y + h, x : x + w] == COUNT).all(axis=2).sum() > 300
@@ -69,11 +88,20 @@ def test_ok__mid_squat_screens_for_common_panels(size: tuple[int, int], figure: 
 
 
 def test_ok__status_screens_sheet(mid_squat: dict, artifacts: Path) -> None:
-    """One sheet of the states a person may meet: live, just counted, no person, camera error, offline, no broker."""
+    """The states a person may meet: live, just counted, no person, camera error, offline, no broker."""
     fig = layout((320, 240)).figure
     view = person_view(mid_squat["landmarks"], mid_squat["size"], fig[2] / fig[3])  # as LcdRenderer holds it
-    base = LcdState(count=12, exercise="squat", status="running", person=True, fps=14.8, view=view,
-                    landmarks=mid_squat["landmarks"], image_size=mid_squat["size"], mask=mid_squat["mask"])
+    base = LcdState(
+        count=12,
+        exercise="squat",
+        status="running",
+        person=True,
+        fps=14.8,
+        view=view,
+        landmarks=mid_squat["landmarks"],
+        image_size=mid_squat["size"],
+        mask=mid_squat["mask"],
+    )
     from dataclasses import replace
 
     states = [
