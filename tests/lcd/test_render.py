@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import standing_pose
+from lcd_poses import standing_pose
 
 from edge.lcd.render import COUNT, COUNT_FLASH, LcdState, layout, person_view, render
 

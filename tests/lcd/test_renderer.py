@@ -6,7 +6,7 @@ import threading
 import time
 
 import numpy as np
-from conftest import standing_pose
+from lcd_poses import standing_pose
 
 from edge.errors import DisplayError
 from edge.lcd.render import COUNT, COUNT_FLASH, LcdState, layout, render
