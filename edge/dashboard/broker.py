@@ -110,22 +110,24 @@ def add_broker_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(path: str | None) -> Any | None:
-    """Load the edge-pose config file through ``edge.config`` when a path is given.
+    """Load the edge-pose configuration through ``edge.config`` (defaults < file < environment).
+
+    Without a path, ``edge.config`` reads its default location when that file exists.
 
     Returns:
-        The validated config object, or None without a path.
+        The validated config object, or None when this build has no ``edge.config`` and no path
+        was given (built-in defaults apply).
 
     Raises:
-        ConfigError: the file is invalid, or this build has no ``edge.config`` yet.
+        ConfigError: the file is invalid, or a path was given but this build cannot read configs.
     """
-    if not path:
-        return None
     try:
         config_module = importlib.import_module("edge.config")  # lands with the mqtt work
     except ImportError as exc:
-        raise ConfigError(f"--config: this build cannot read config files yet ({exc})") from None
-    loader = getattr(config_module, "load", None) or config_module.load_config
-    return loader(Path(path))
+        if path:
+            raise ConfigError(f"--config: this build cannot read config files yet ({exc})") from None
+        return None
+    return config_module.load(Path(path) if path else None)
 
 
 def read_password_file(path: str, option: str = "--password-file") -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
+from typing import Any
 
 from edge.dashboard import topics
-from edge.dashboard.broker import BrokerSettings, MqttLink
+from edge.dashboard.broker import BrokerSettings, MqttLink, settings_from_config
 from edge.dashboard.hub import DeviceHub
 from edge.dashboard.server import DashboardHTTPServer
 from edge.errors import ConfigError
@@ -62,6 +64,20 @@ class DashboardService:
                 f"dashboard.port: cannot listen on {host}:{port}: {exc.strerror or exc}"
             ) from None
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_config(cls, config: Any) -> DashboardService:
+        """Build from a loaded edge-pose config: ``[mqtt]``, ``[dashboard]`` host/port, ``[commands]`` token.
+
+        This is what ``edge-pose run`` uses when ``dashboard.enabled`` is true (not started yet).
+        """
+        settings = replace(settings_from_config(config), client_id_prefix="edge-pose-dashboard")
+        return cls(
+            settings,
+            host=str(config.dashboard.host),
+            port=int(config.dashboard.port),
+            command_token=str(getattr(config.commands, "token", "") or ""),
+        )
 
     @property
     def url(self) -> str:

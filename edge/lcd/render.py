@@ -11,6 +11,7 @@ Nothing here keeps state between calls: smoothing and timing live in ``LcdRender
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ import numpy.typing as npt
 
 from edge.drawing import draw_skeleton
 
-# Colours are RGB; the canvas is drawn in BGR (OpenCV, draw_skeleton) and flipped at the end.
+# Colours are RGB, and so is the canvas (OpenCV draws whatever channel order it is given).
 BACKGROUND = (0, 0, 0)
 COUNT = (255, 255, 255)
 COUNT_FLASH = (80, 255, 120)
@@ -29,6 +30,9 @@ COUNT_IDLE = (150, 150, 150)
 EXERCISE = (90, 200, 255)
 PANE = (16, 20, 26)
 SILHOUETTE = (40, 90, 150)
+SKELETON = (245, 245, 245)
+LEFT_JOINT = (255, 138, 0)  # edge.drawing's colours (given there in BGR)
+RIGHT_JOINT = (0, 160, 255)
 STATUS_COLOURS = {
     "running": (60, 220, 120),
     "starting": (255, 176, 32),
@@ -131,8 +135,8 @@ def render(state: LcdState, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
     w, h = size
     if w < 32 or h < 32:
         raise ValueError(f"panel size must be at least 32x32, got {w}x{h}")
-    canvas = np.zeros((h, w, 3), np.uint8)
-    canvas[:] = BACKGROUND[::-1]
+    canvas = np.empty((h, w, 3), np.uint8)
+    canvas[:] = BACKGROUND
     parts = layout(size)
     fx, fy, fw, fh = parts.figure
     canvas[fy : fy + fh, fx : fx + fw] = _figure(state, fw, fh)
@@ -149,7 +153,7 @@ def render(state: LcdState, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
     if not state.message and state.online and state.status == "running":
         text = "no person" if not state.person else f"{state.fps:.0f} fps" if state.fps else "running"
     _status(canvas, text, parts.status, STATUS_COLOURS.get(state.message or status, (200, 200, 200)))
-    return np.ascontiguousarray(canvas[:, :, ::-1])
+    return canvas
 
 
 # -- figure pane --------------------------------------------------------------------------------
@@ -171,7 +175,8 @@ def person_view(
         padding: margin added on each side, as a fraction of the person's larger side.
 
     Returns:
-        The box (it may reach outside [0, 1]), or None when no landmark is visible.
+        The box, or None when no landmark is visible. It stays inside the frame where it fits,
+        and is centred on the frame along a side where it is larger than the frame.
     """
     if landmarks is None:
         return None
@@ -187,7 +192,9 @@ def person_view(
     side = max(x1 - x0, y1 - y0, 0.1 * max(iw, ih))
     bw, bh = (x1 - x0) + 2 * padding * side, (y1 - y0) + 2 * padding * side
     bw, bh = max(bw, bh * pane_aspect), max(bh, bw / pane_aspect)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    # slide the box back inside the frame where it fits, rather than showing black beyond the edge
+    cx = float(np.clip((x0 + x1) / 2, bw / 2, iw - bw / 2)) if bw <= iw else iw / 2
+    cy = float(np.clip((y0 + y1) / 2, bh / 2, ih - bh / 2)) if bh <= ih else ih / 2
     return ((cx - bw / 2) / iw, (cy - bh / 2) / ih, (cx + bw / 2) / iw, (cy + bh / 2) / ih)
 
 
@@ -204,9 +211,9 @@ def _fit_view(
 
 
 def _figure(state: LcdState, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """The figure pane, (height, width, 3) uint8 BGR."""
+    """The figure pane, (height, width, 3) uint8 RGB."""
     pane = np.empty((height, width, 3), np.uint8)
-    pane[:] = PANE[::-1]
+    pane[:] = PANE
     if state.image_size is not None:
         image_size = state.image_size
     elif state.thumbnail is not None:
@@ -223,14 +230,15 @@ def _figure(state: LcdState, width: int, height: int) -> npt.NDArray[np.uint8]:
         return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=0)
 
     if state.thumbnail is not None:
-        pane = (warp(state.thumbnail).astype(np.uint16) * 5 // 8).astype(np.uint8)  # dimmed: skeleton on top
+        rgb = cv2.cvtColor(warp(state.thumbnail), cv2.COLOR_BGR2RGB)
+        pane = cv2.convertScaleAbs(rgb, alpha=0.625)  # dimmed, so the skeleton stands out
     elif state.mask is not None:
         mask = state.mask.astype(np.float32) / (255.0 if state.mask.dtype == np.uint8 else 1.0)
         alpha = np.clip(warp(mask), 0.0, 1.0)[:, :, None]
-        pane = (pane * (1 - alpha) + np.asarray(SILHOUETTE[::-1], np.float32) * alpha).astype(np.uint8)
+        pane = (pane * (1 - alpha) + np.asarray(SILHOUETTE, np.float32) * alpha).astype(np.uint8)
     elif state.polygon is not None and len(state.polygon) >= 3:
         pts = (np.asarray(state.polygon, np.float64)[:, :2] - (x0, y0)) * (sx, sy)
-        cv2.fillPoly(pane, [np.rint(pts).astype(np.int32)], SILHOUETTE[::-1], cv2.LINE_AA)
+        cv2.fillPoly(pane, [np.rint(pts).astype(np.int32)], SILHOUETTE, cv2.LINE_AA)
     if state.landmarks is not None:
         lm = np.array(state.landmarks, np.float32, copy=True)
         lm[:, 0] = (lm[:, 0] - x0) / (x1 - x0)
@@ -238,6 +246,9 @@ def _figure(state: LcdState, width: int, height: int) -> npt.NDArray[np.uint8]:
         draw_skeleton(
             pane,
             lm,
+            line_color=SKELETON,
+            left_color=LEFT_JOINT,
+            right_color=RIGHT_JOINT,
             thickness=max(2, round(min(width, height) / 70)),
             radius=max(2, round(min(width, height) / 50)),
         )
@@ -268,11 +279,12 @@ def _text_in_box(
     (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
     tx = x + (bw - tw) // 2 if align == "center" else x
     ty = y + (bh + th) // 2
-    cv2.putText(canvas, text, (tx, ty), font, scale, colour[::-1], thickness, cv2.LINE_AA)
+    cv2.putText(canvas, text, (tx, ty), font, scale, colour, thickness, cv2.LINE_AA)
 
 
+@functools.lru_cache(maxsize=256)
 def _fit(text: str, font: int, width: int, height: int, weight: float) -> tuple[float, int]:
-    """Largest font scale (and its thickness) whose text fits width x height."""
+    """Largest font scale (and its thickness) whose text fits width x height (cached: text rarely changes)."""
     scale = 1.0
     for _ in range(3):  # thickness depends on scale: refine twice
         thickness = max(1, round(weight * 22 * scale))
@@ -293,5 +305,5 @@ def _status(
 ) -> None:
     x, y, bw, bh = box
     r = max(3, bh // 4)
-    cv2.circle(canvas, (x + r, y + bh // 2), r, colour[::-1], -1, cv2.LINE_AA)
+    cv2.circle(canvas, (x + r, y + bh // 2), r, colour, -1, cv2.LINE_AA)
     _text_in_box(canvas, text, (x + 3 * r, y + bh // 8, bw - 3 * r, bh - bh // 4), colour, FONT, 0.08, "left")

@@ -147,3 +147,27 @@ def test_ok__command_line_beats_config_which_beats_defaults() -> None:
 def test_fail__bad_broker_settings_name_their_key(changes: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         BrokerSettings(**changes)
+
+
+def test_ok__service_from_a_loaded_config_uses_its_sections() -> None:
+    """What ``edge-pose run`` calls with ``[dashboard] enabled``: broker, listen address and token from the config."""
+    from types import SimpleNamespace
+
+    from edge.dashboard.service import DashboardService
+
+    config = SimpleNamespace(
+        mqtt=SimpleNamespace(host="", port=1883, embedded_port=18830, topic_prefix="gym", keepalive=30),
+        dashboard=SimpleNamespace(host="127.0.0.1", port=0),
+        commands=SimpleNamespace(token="abc"),
+    )
+    service = DashboardService.from_config(config)
+    try:
+        assert (service.settings.host, service.settings.port, service.settings.topic_prefix) == (
+            "127.0.0.1",
+            18830,
+            "gym",
+        )
+        assert service.http.command_token == "abc" and service.url.startswith("http://127.0.0.1:")
+        assert service.link.topics[0] == "gym/+/availability"
+    finally:
+        service.stop()
