@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None
     }
     settings = replace(settings, **overrides)
-    device_id = args.device_id or str(getattr(getattr(config, "device", None), "id", "") or "")
+    device_id = args.device_id or str(getattr(config, "device_id", "") or "")  # the local device by default
     broker = broker_settings(args, config, client_id_prefix="edge-pose-lcd")
 
     renderer = LcdRenderer(open_display(settings), fps=settings.fps).start()

@@ -226,12 +226,16 @@ def _figure(state: LcdState, width: int, height: int) -> npt.NDArray[np.uint8]:
 
     def warp(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
         ih, iw = image.shape[:2]
+        shrink = min(sx / iw, sy / ih)
+        if shrink < 0.5:  # warpAffine has no area filter: pre-shrink big images so they do not alias
+            image = cv2.resize(image, None, fx=2 * shrink, fy=2 * shrink, interpolation=cv2.INTER_AREA)
+            ih, iw = image.shape[:2]
         matrix = np.array([[sx / iw, 0, -x0 * sx], [0, sy / ih, -y0 * sy]], np.float64)
-        return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=0)
+        return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=0)
 
     if state.thumbnail is not None:
         rgb = cv2.cvtColor(warp(state.thumbnail), cv2.COLOR_BGR2RGB)
-        pane = cv2.convertScaleAbs(rgb, alpha=0.625)  # dimmed, so the skeleton stands out
+        pane = np.asarray(cv2.convertScaleAbs(rgb, alpha=0.625), np.uint8)  # dimmed: skeleton stands out
     elif state.mask is not None:
         mask = state.mask.astype(np.float32) / (255.0 if state.mask.dtype == np.uint8 else 1.0)
         alpha = np.clip(warp(mask), 0.0, 1.0)[:, :, None]

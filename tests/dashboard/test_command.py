@@ -150,7 +150,7 @@ def test_fail__bad_broker_settings_name_their_key(changes: dict, key: str) -> No
 
 
 def test_ok__service_from_a_loaded_config_uses_its_sections() -> None:
-    """What ``edge-pose run`` calls with ``[dashboard] enabled``: broker, listen address and token from the config."""
+    """What ``edge-pose run`` calls with ``[dashboard] enabled``: broker, address, token from config."""
     from types import SimpleNamespace
 
     from edge.dashboard.service import DashboardService
