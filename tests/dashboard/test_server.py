@@ -170,3 +170,32 @@ def test_ok__vendored_scripts_are_served_with_a_javascript_type(dashboard: Dashb
     code, headers, body = request(dashboard.url + "static/vendor/uPlot.iife.min.js")
     assert code == 200 and headers["Content-Type"].startswith(("text/javascript", "application/javascript"))
     assert body.startswith(b"/*! https://github.com/leeoniya/uPlot (v1.6.32)")
+
+
+@pytest.mark.parametrize(
+    ("transport", "protocol"), [("tcp", "5"), ("websockets", "3.1.1"), ("websockets", "5")]
+)
+def test_ok__server_reads_the_broker_over_every_transport_and_protocol(
+    broker: Mosquitto, transport: str, protocol: str
+) -> None:
+    """Prevents: a dashboard that only works against the one broker setup the tests happen to use."""
+    port = broker.ws_port if transport == "websockets" else broker.port
+    service = DashboardService(BrokerSettings(port=port, transport=transport, protocol=protocol), port=0)
+    service.start()
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    publisher.connect("127.0.0.1", broker.port)
+    publisher.loop_start()
+    try:
+        assert service.link.wait_connected(10)
+        publisher.publish(
+            "edge-pose/t1/state", b'{"v": 1, "ts": 0, "count": 3}', qos=1, retain=True
+        ).wait_for_publish(5)
+        for _ in range(100):
+            if service.hub.snapshot()["devices"].get("t1", {}).get("state"):
+                break
+            threading.Event().wait(0.05)
+        assert service.hub.snapshot()["devices"]["t1"]["state"]["count"] == 3
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+        service.stop()
