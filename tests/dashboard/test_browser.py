@@ -295,3 +295,21 @@ def test_ok__sse_stream_is_plain_text_events_a_script_can_read(
     finally:
         publisher.disconnect()
         publisher.loop_stop()
+
+
+def test_ok__phone_width_page_has_no_sideways_scroll(
+    broker: Mosquitto, dashboard: DashboardService, page: Any, shared: Path, artifacts: Path
+) -> None:
+    """People check the count on a phone on the gym's Wi-Fi: one column, nothing cut off."""
+    device = ReferenceDevice(
+        broker.port, "phone", shared, "pushup/calimiro_push-up_36.mp4", speed=5.0
+    ).start()
+    try:
+        assert device.wait_done(30)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(dashboard.url)
+        assert_settled_count(page, "phone", device.expected_count)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / "dashboard-phone.png"), full_page=True)
+    finally:
+        device.stop()
