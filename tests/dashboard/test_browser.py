@@ -6,7 +6,12 @@ on the skeleton canvas, chart points), then saved as ``artifacts/dashboard-*.png
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +20,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from mosquitto_process import Mosquitto
 from playwright.sync_api import expect
-from reference_device import ReferenceDevice
+from reference_device import ReferenceDevice, clip_label
 
 from edge.dashboard.broker import BrokerSettings
 from edge.dashboard.service import DashboardService
@@ -23,6 +28,7 @@ from edge.dashboard.service import DashboardService
 pytestmark = [pytest.mark.data]
 
 CLIP = "squat/nowva_squats.mp4"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def card(page: Any, device: str) -> Any:
@@ -313,3 +319,72 @@ def test_ok__phone_width_page_has_no_sideways_scroll(
         page.screenshot(path=str(artifacts / "dashboard-phone.png"), full_page=True)
     finally:
         device.stop()
+
+
+RUN_AVAILABLE = importlib.util.find_spec("edge.commands.run") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not RUN_AVAILABLE, reason="edge-pose run is not on this branch yet (the replay tests stand in)"
+)
+def test_ok__edge_pose_run_plays_a_clip_and_the_page_shows_its_count(
+    broker: Mosquitto, dashboard: DashboardService, page: Any, shared: Path, artifacts: Path, tmp_path: Path
+) -> None:
+    """The real thing: ``edge-pose run`` plays the CC0 demo clip into mosquitto; the page shows 5 squats.
+
+    Configured only through CONTRACT.md's schema (a TOML file), so it holds whatever the daemon's
+    command-line options turn out to be.
+    """
+    clip = shared / "footage" / CLIP
+    _, expected = clip_label(shared, CLIP)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[device]",
+                'id = "run1"',
+                "[source]",
+                'kind = "file"',
+                f'uri = "{clip}"',
+                "realtime = true",
+                "[reps]",
+                'exercise = "squat"',
+                "[mqtt]",
+                'host = "127.0.0.1"',
+                f"port = {broker.port}",
+                "[publish]",
+                "stats_interval_s = 1",
+                f'outbox_dir = "{tmp_path / "outbox"}"',
+                "[homeassistant]",
+                "discovery = false",
+                "",
+            ]
+        )
+    )
+    page.goto(dashboard.url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        dev = card(page, "run1")
+        expect(dev.locator(".availability")).to_have_text("online", timeout=60_000)
+        expect(dev).to_have_attribute("data-pose", "live", timeout=30_000)
+        expect(dev.locator(".count")).to_have_text(str(expected), timeout=90_000)
+        page.wait_for_timeout(1500)
+        assert dev.locator(".count").text_content() == str(expected)
+        expect(dev).to_have_attribute("data-exercise", "squat")
+        expect(dev.locator(".stats")).to_contain_text("fps")
+        page.screenshot(path=str(artifacts / "dashboard-edge-pose-run.png"), full_page=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+    assert proc.returncode in (0, -signal.SIGTERM), err.decode()[-2000:]
