@@ -10,6 +10,11 @@ mask (``mask_frames``, ``masks`` (K, h, w) uint8, long side <= 320). Metrics per
 * world error: mean Euclidean distance of the world landmarks, metres;
 * mask IoU: intersection over union of the masks thresholded at 0.5, ours resized to the reference's size
   with INTER_AREA (as the reference was made).
+
+Clocks: MediaPipe's Python solution API stamps frames 1/30 s apart whatever the real frame rate
+(``solution_base.py``: "simulate the 30 fps video"), and the One-Euro filters depend on the interval.
+``clock="mediapipe"`` feeds the pipeline that same clock, so that a clip at 25 fps is compared like for
+like; ``clock="media"`` uses the file's real timestamps, as ``edge-pose process`` and the daemon do.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ import numpy.typing as npt
 
 from edge.pose import Pose
 from edge.sources import iter_frames, open_source
+
+
+#: Seconds between frames in MediaPipe's legacy solution API, whatever the source's frame rate.
+MEDIAPIPE_FRAME_INTERVAL = 1 / 30
 
 
 @dataclass
@@ -97,8 +106,13 @@ def compare(
     media: Path,
     reference: Path,
     name: str = "",
+    clock: str = "mediapipe",
 ) -> ClipParity:
-    """Run ``estimate`` over every frame of ``media`` and score it against ``reference``."""
+    """Run ``estimate`` over every frame of ``media`` and score it against ``reference``.
+
+    Args:
+        clock: ``mediapipe`` (frames 1/30 s apart, as the reference was made) or ``media`` (the file's).
+    """
     ref = np.load(reference)
     landmarks, world = ref["landmarks"], ref["world"]
     mask_index = {int(f): i for i, f in enumerate(ref["mask_frames"])}
@@ -107,7 +121,8 @@ def compare(
     start = time.perf_counter()
     try:
         for frame in iter_frames(source):
-            pose = estimate(frame.image, frame.timestamp)
+            timestamp = frame.index * MEDIAPIPE_FRAME_INTERVAL if clock == "mediapipe" else frame.timestamp
+            pose = estimate(frame.image, timestamp)
             if frame.index >= len(landmarks):
                 break
             ref_landmarks = landmarks[frame.index]

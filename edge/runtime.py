@@ -14,12 +14,15 @@ Edge TPU library or device is missing, ``edgetpu_fallback=True`` runs the CPU mo
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import logging
+import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,33 @@ def select_backend(name: str = "auto") -> _Backend:
         + "; ".join(errors)
         + "); install one: pip install ai-edge-litert  (or: pip install 'tflite-runtime' 'numpy<2')"
     )
+
+
+@contextlib.contextmanager
+def _native_stderr_to_log() -> Iterator[None]:
+    """Route what the C++ runtime prints on file descriptor 2 to the log instead of the terminal.
+
+    LiteRT announces "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every interpreter;
+    a command's stderr is for its one-line errors and progress. Lines are logged at DEBUG, anything
+    that is not an INFO line at WARNING.
+    """
+    try:
+        stderr_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded, captured): leave it alone
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(stderr_fd)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), stderr_fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, stderr_fd)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines():
+                log.log(logging.DEBUG if line.startswith("INFO:") else logging.WARNING, "runtime: %s", line)
 
 
 def _shape(detail: dict[str, Any]) -> tuple[int, ...]:
@@ -242,10 +272,11 @@ def load_model(
             model_path = locate(key, model_dir)
 
     try:
-        interpreter = chosen.interpreter(
-            model_path=str(model_path), num_threads=num_threads, experimental_delegates=list(delegates) or None
-        )
-        interpreter.allocate_tensors()
+        with _native_stderr_to_log():
+            interpreter = chosen.interpreter(
+                model_path=str(model_path), num_threads=num_threads, experimental_delegates=list(delegates) or None
+            )
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{model_path}: cannot load as a TFLite model ({first_line})") from exc

@@ -85,7 +85,7 @@ class VideoFileSource:
             raise InputError(f"{self.path}: no such file")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
-            raise InputError(f"{self.path}: cannot open as a video (unsupported or corrupt file)")
+            raise InputError(f"{self.path}: not a video (cannot open it: unsupported format or corrupt file)")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._fps = fps if 0.5 <= fps <= 1000 else 30.0
         self._count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))

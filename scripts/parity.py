@@ -32,6 +32,12 @@ def main() -> int:
     parser.add_argument("--reference", type=Path, default=SHARED / "reference")
     parser.add_argument("--clips", nargs="*", help="name patterns, e.g. squat/* stills/*")
     parser.add_argument("--mask-max-side", type=int, default=0)
+    parser.add_argument(
+        "--clock",
+        choices=["mediapipe", "media"],
+        default="mediapipe",
+        help="frame timestamps: MediaPipe's fixed 1/30 s (as the reference) or the file's own",
+    )
     parser.add_argument("--model", default="lite")
     parser.add_argument("--json", type=Path, help="write the per-file rows here")
     args = parser.parse_args()
@@ -51,7 +57,7 @@ def main() -> int:
     print(f"{'file':46s} {'frames':>6s} {'agree':>7s} {'lm err':>8s} {'world m':>8s} {'IoU':>7s} {'fps':>6s}")
     for name, media, reference in pairs:
         estimator.reset()
-        result = compare(estimator.estimate, media, reference, name)
+        result = compare(estimator.estimate, media, reference, name, clock=args.clock)
         row = result.summary()
         rows.append(row)
         fps = result.frames / result.seconds if result.seconds else 0.0
