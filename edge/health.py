@@ -37,9 +37,12 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 def sd_notify(*lines: str) -> bool:
     """Send ``KEY=value`` lines to systemd, e.g. ``sd_notify("READY=1", "STATUS=running")``.
 
+    The send never blocks: when the receiver's queue is full (a stalled manager, or a test that
+    does not read) the message is dropped rather than stalling the frame loop that pings.
+
     Returns:
         True when the message was sent, False when not running under systemd's notification
-        protocol (``$NOTIFY_SOCKET`` unset) or the socket could not be reached (logged at debug).
+        protocol (``$NOTIFY_SOCKET`` unset) or it could not be delivered (logged at debug).
     """
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
@@ -48,8 +51,9 @@ def sd_notify(*lines: str) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.setblocking(False)
             sock.connect(address)
-            sock.sendall("\n".join(lines).encode("utf-8"))
+            sock.send("\n".join(lines).encode("utf-8"))
     except OSError as exc:
         log.debug("cannot notify systemd at %s: %s", address, exc)
         return False

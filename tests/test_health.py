@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,13 @@ def test_ok__rss_reads_statm(tmp_path: Path) -> None:
     assert rss_mb(statm) == pytest.approx(256.0)
     assert rss_mb(tmp_path / "missing") == 0.0
     assert 5.0 < rss_mb() < 10_000.0  # this process, for real
+
+
+def test_ok__sd_notify_never_blocks_on_a_full_queue(notify_socket: socket.socket) -> None:
+    """A manager that does not read (queue full) must not stall the frame loop that pings."""
+    results: list[bool] = []
+    sender = threading.Thread(target=lambda: results.extend(sd_notify("WATCHDOG=1") for _ in range(2000)))
+    sender.start()
+    sender.join(5.0)  # a blocking send would hang here: net.unix.max_dgram_qlen is far below 2000
+    assert not sender.is_alive(), "sd_notify blocked on a full notification socket"
+    assert results[0] is True and results[-1] is False
