@@ -385,3 +385,41 @@ def test_ok__wrong_credentials_keep_the_daemon_running_and_say_why(
     refusals = [line for line in daemon.stderr.splitlines() if "refused the login" in line]
     assert len(refusals) == 1 and "mqtt.username" in refusals[0], daemon.stderr
     assert "Traceback" not in daemon.stderr
+
+
+def test_ok__lcd_and_dashboard_run_inside_the_daemon(shared: Path, tmp_path: Path, broker, daemons) -> None:
+    """With [lcd] (PNG output) and [dashboard] enabled, `edge-pose run` draws the screen and serves
+    the page from the same process; both stop with it."""
+    import urllib.request
+
+    from edge.mqtt.broker import free_port
+
+    mosquitto = broker()
+    png = tmp_path / "lcd.png"
+    port = free_port()
+    config = write_config(
+        tmp_path,
+        mosquitto.port,
+        shared / "footage" / CLIP,
+        "[lcd]",
+        "enabled = true",
+        'output = "png"',
+        f'png_path = "{png}"',
+        "[dashboard]",
+        "enabled = true",
+        f"port = {port}",
+        realtime=True,
+        loop=True,
+    )
+    daemon = daemons(config)
+    daemon.wait_ready()
+    deadline = time.monotonic() + 20
+    while not png.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert png.exists(), daemon.stderr
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        assert response.status == 200 and b"<html" in response.read().lower()
+    assert daemon.stop() == 0, daemon.stderr
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+    assert "Traceback" not in daemon.stderr
