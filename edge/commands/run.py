@@ -81,7 +81,7 @@ def serve(
         if not config.mqtt.host:
             broker = EmbeddedBroker(port=config.mqtt.embedded_port, ws_port=config.mqtt.embedded_ws_port)
             broker.start()
-            undo.append(broker.stop)
+            undo.append(lambda: broker.stop(timeout=2.0))
             broker_address = broker.address
         publisher = MqttPublisher(config, broker=broker_address)
 
@@ -91,7 +91,7 @@ def serve(
 
             renderer = LcdRenderer.from_settings(LcdSettings.from_config(config.lcd))
             renderer.start()
-            undo.append(renderer.stop)
+            undo.append(lambda: renderer.stop(timeout=2.0))
             display = LcdSink(renderer)
         if config.dashboard.enabled:
             from edge.dashboard.service import DashboardService
@@ -131,12 +131,16 @@ def serve(
         config.pose.delegate,
         "embedded broker" if broker_address else f"{config.mqtt.host}:{config.mqtt.port}",
     )
+    # stop budgets (daemon 5 s, publisher 4 s, LCD 2 s, dashboard <= 5 s, broker 2 s) stay within
+    # the unit's TimeoutStopSec=20s even when every part is at its worst
     return run_service(
         daemon,
         publisher,
         closers=list(reversed(undo)),
         stop_event=stop_event,
         install_signals=install_signals,
+        stop_timeout_s=5.0,
+        publisher_stop_timeout_s=4.0,
     )
 
 

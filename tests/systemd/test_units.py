@@ -116,7 +116,7 @@ def test_ok__unit_keeps_the_contract_settings() -> None:
     watchdog = int(one["WatchdogSec"].removesuffix("s"))
     stop = int(one["TimeoutStopSec"].removesuffix("s"))
     assert watchdog >= 2  # the frame loop wakes every 0.25 s when idle; pings at WatchdogSec/2
-    assert stop > 8 + 4  # run_service's stop budgets: daemon 8 s + publisher 4 s
+    assert stop > 5 + 4 + 2 + 5 + 2  # edge-pose run's stop budgets: daemon, publisher, LCD, dashboard, broker
 
 
 @pytest.mark.skipif(shutil.which("systemd-sysusers") is None, reason="systemd-sysusers not installed")
