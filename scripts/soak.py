@@ -5,8 +5,8 @@ The daemon runs as in production (``Daemon`` + ``run_service``: capture, inferen
 threads; the clip played in real time like a camera, looped), with the real BlazePose pipeline or
 the scripted estimator (MediaPipe's recorded poses, for a run without the model's CPU cost), the
 silhouette stage, and a publisher that serialises every message as the MQTT one would (JSON) but
-sends nothing. Every ``--sample-every`` seconds it samples RSS, Python object count, frames, skipped
-frames and latency.
+sends nothing. Every ``--sample-every`` seconds it samples RSS, Python's allocated blocks, frames,
+skipped frames and latency.
 
 Report (text, and JSON with ``--json``): RSS at start (after the warm-up) and at the end, the RSS
 slope in MB per hour (least squares over the samples after warm-up), whole-run latency p50/p99
@@ -24,7 +24,6 @@ Exit code 1 when ``--max-slope-mb-h`` is given and exceeded (or the daemon faile
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import os
@@ -45,7 +44,6 @@ from edge.daemon import Daemon, DaemonSettings, PoseMaskSilhouettes, run_service
 from edge.daemon.session import RateLimiter  # noqa: E402
 from edge.health import ThermalProbe, rss_mb  # noqa: E402
 from edge.pose import Pose  # noqa: E402
-from edge.sources import Frame  # noqa: E402
 
 log = logging.getLogger("soak")
 
@@ -118,7 +116,7 @@ class NoReps:
 class Sample:
     t: float
     rss_mb: float
-    py_objects: int
+    py_blocks: int
     frames: int
     skipped: int
     p50_ms: float | None
@@ -130,7 +128,6 @@ class Sample:
 class Sampler:
     daemon: Daemon
     every_s: float
-    count_objects: bool = True
     samples: list[Sample] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -143,7 +140,10 @@ class Sampler:
                 Sample(
                     t=time.monotonic() - t0,
                     rss_mb=rss_mb(),
-                    py_objects=len(gc.get_objects()) if self.count_objects else 0,
+                    # not gc.get_objects(): the list it builds holds a reference to every object,
+                    # LiteRT's interpreter included, and an invoke() at that moment refuses to run
+                    # ("There is at least 1 reference to internal data").
+                    py_blocks=sys.getallocatedblocks(),
                     frames=self.daemon.frames,
                     skipped=self.daemon.skipped_frames,
                     p50_ms=None if recent is None else recent[0],
@@ -153,9 +153,14 @@ class Sampler:
             )
             last = self.samples[-1]
             log.info(
-                "t=%6.0f s  rss=%6.1f MB  objects=%7d  frames=%7d  skipped=%6d  p50=%s ms  p99=%s ms",
-                last.t, last.rss_mb, last.py_objects, last.frames, last.skipped,
-                _fmt(last.p50_ms), _fmt(last.p99_ms),
+                "t=%6.0f s  rss=%6.1f MB  py_blocks=%8d  frames=%7d  skipped=%6d  p50=%s ms  p99=%s ms",
+                last.t,
+                last.rss_mb,
+                last.py_blocks,
+                last.frames,
+                last.skipped,
+                _fmt(last.p50_ms),
+                _fmt(last.p99_ms),
             )
             if self._stop.wait(self.every_s):
                 return
@@ -195,8 +200,14 @@ def slope_mb_per_hour(samples: list[Sample]) -> float | None:
     return float(np.polyfit(t, rss, 1)[0])
 
 
-def report(args: argparse.Namespace, daemon: Daemon, samples: list[Sample], elapsed: float,
-           publisher: SerialisingPublisher, clip: Path) -> dict[str, Any]:
+def report(
+    args: argparse.Namespace,
+    daemon: Daemon,
+    samples: list[Sample],
+    elapsed: float,
+    publisher: SerialisingPublisher,
+    clip: Path,
+) -> dict[str, Any]:
     warm = [s for s in samples if s.t >= args.warmup] or samples
     lifetime = daemon.latency.lifetime((50.0, 99.0))
     frames = daemon.frames
@@ -222,7 +233,7 @@ def report(args: argparse.Namespace, daemon: Daemon, samples: list[Sample], elap
             "max": round(max(s.rss_mb for s in samples), 1),
             "slope_mb_per_h": _round(slope_mb_per_hour(warm), 3),
         },
-        "py_objects": {"start": warm[0].py_objects, "end": warm[-1].py_objects},
+        "py_blocks": {"start": warm[0].py_blocks, "end": warm[-1].py_blocks},
         "cpu_temp_c": {"max": max((s.cpu_temp_c for s in samples if s.cpu_temp_c is not None), default=None)},
         "published": dict(publisher.counts),
         "inference_errors": daemon.inference_errors,
@@ -235,25 +246,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", help=f"video to loop (default: the shared footage's {DEFAULT_CLIP})")
     parser.add_argument("--duration", type=float, default=600.0, help="seconds to run (default 600)")
-    parser.add_argument("--warmup", type=float, default=None,
-                        help="seconds excluded from the RSS slope (default: 10%% of the duration, <= 60)")
-    parser.add_argument("--sample-every", type=float, default=None, help="seconds between samples (default ~60 samples)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="seconds excluded from the RSS slope (default: 10%% of the duration, <= 60)",
+    )
+    parser.add_argument(
+        "--sample-every", type=float, default=None, help="seconds between samples (default ~60 samples)"
+    )
     parser.add_argument("--estimator", choices=("blazepose", "scripted"), default="blazepose")
     parser.add_argument("--reference", help="scripted: MediaPipe reference .npz (default: the clip's)")
-    parser.add_argument("--scripted-delay-ms", type=float, default=0.0, help="scripted: inference time to simulate")
+    parser.add_argument(
+        "--scripted-delay-ms", type=float, default=0.0, help="scripted: inference time to simulate"
+    )
     parser.add_argument("--model", default="lite", help="blazepose: lite | full | heavy")
     parser.add_argument("--threads", type=int, default=2, help="blazepose: XNNPACK threads")
     parser.add_argument("--exercise", default="", help="rep counter exercise (default: the counter's own)")
     parser.add_argument("--fast", action="store_true", help="play the clip as fast as possible (lossless)")
     parser.add_argument("--pose-hz", type=float, default=10.0)
     parser.add_argument("--silhouette-hz", type=float, default=2.0)
-    parser.add_argument("--no-objects", action="store_true", help="do not count Python objects per sample")
     parser.add_argument("--json", help="also write the report (with all samples) to this file")
     parser.add_argument("--max-slope-mb-h", type=float, default=None, help="fail when RSS grows faster")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     log.setLevel(logging.INFO)
     if args.warmup is None:
         args.warmup = min(60.0, 0.1 * args.duration)
@@ -284,12 +304,17 @@ def main(argv: list[str] | None = None) -> int:
         silhouette=PoseMaskSilhouettes(SilhouetteExtractor()),
     )
     stop = threading.Event()
-    sampler = Sampler(daemon, every, count_objects=not args.no_objects)
+    sampler = Sampler(daemon, every)
     sampling = threading.Thread(target=sampler.run, name="soak-sampler", daemon=True)
     timer = threading.Timer(args.duration, stop.set)
     timer.daemon = True
-    log.info("soak: %s for %.0f s (%s estimator), sampling every %.0f s", clip.name, args.duration,
-             args.estimator, every)
+    log.info(
+        "soak: %s for %.0f s (%s estimator), sampling every %.0f s",
+        clip.name,
+        args.duration,
+        args.estimator,
+        every,
+    )
     t0 = time.monotonic()
     sampling.start()
     timer.start()
@@ -314,21 +339,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _text(r: dict[str, Any]) -> str:
     lat, rss = r["latency_ms"], r["rss_mb"]
-    return "\n".join([
-        f"clip            {r['clip']}",
-        f"estimator       {r['estimator']}{' ' + r['model'] if r['model'] else ''}",
-        f"duration        {r['duration_s']} s (warm-up {r['warmup_s']:.0f} s)",
-        f"frames          {r['frames']}  ({r['fps']} fps)",
-        f"skipped frames  {r['skipped_frames']}  ({100 * r['skipped_ratio']:.1f} %)",
-        f"latency         p50 {_fmt(lat['p50'])} ms, p99 {_fmt(lat['p99'])} ms, max {_fmt(lat['max'])} ms "
-        f"({lat['samples']} publish calls)",
-        f"RSS             {rss['start']} -> {rss['end']} MB (max {rss['max']}), "
-        f"slope {_fmt(rss['slope_mb_per_h'])} MB/h",
-        f"python objects  {r['py_objects']['start']} -> {r['py_objects']['end']}",
-        f"cpu temp max    {_fmt(r['cpu_temp_c']['max'])} C",
-        f"published       {r['published']}",
-        f"errors          {r['inference_errors']} inference errors; {r['error'] or 'no fatal error'}",
-    ])
+    return "\n".join(
+        [
+            f"clip            {r['clip']}",
+            f"estimator       {r['estimator']}{' ' + r['model'] if r['model'] else ''}",
+            f"duration        {r['duration_s']} s (warm-up {r['warmup_s']:.0f} s)",
+            f"frames          {r['frames']}  ({r['fps']} fps)",
+            f"skipped frames  {r['skipped_frames']}  ({100 * r['skipped_ratio']:.1f} %)",
+            f"latency         p50 {_fmt(lat['p50'])} ms, p99 {_fmt(lat['p99'])} ms, "
+            f"max {_fmt(lat['max'])} ms ({lat['samples']} publish calls)",
+            f"RSS             {rss['start']} -> {rss['end']} MB (max {rss['max']}), "
+            f"slope {_fmt(rss['slope_mb_per_h'])} MB/h",
+            f"python blocks   {r['py_blocks']['start']} -> {r['py_blocks']['end']} (sys.getallocatedblocks)",
+            f"cpu temp max    {_fmt(r['cpu_temp_c']['max'])} C",
+            f"published       {r['published']}",
+            f"errors          {r['inference_errors']} inference errors; {r['error'] or 'no fatal error'}",
+        ]
+    )
 
 
 def _fmt(value: float | None) -> str:
