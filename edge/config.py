@@ -86,8 +86,16 @@ class Flag(Check):
 
     def from_text(self, raw: str) -> Any:
         low = raw.strip().lower()
-        return {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
-                "on": True, "off": False}.get(low, raw)
+        return {
+            "true": True,
+            "false": False,
+            "1": True,
+            "0": False,
+            "yes": True,
+            "no": False,
+            "on": True,
+            "off": False,
+        }.get(low, raw)
 
 
 @dataclass(frozen=True)
@@ -169,11 +177,18 @@ class TopicLevel(Check):
     """An MQTT topic prefix: non-empty, no wildcards, no leading/trailing '/', not '$'-reserved."""
 
     def parse(self, value: Any, env: Mapping[str, str]) -> str:
-        if (not isinstance(value, str) or not value or any(c in value for c in "+#\0")
-                or value.startswith(("/", "$")) or value.endswith("/") or "//" in value
-                or any(c.isspace() for c in value)):
-            raise ValueError("expected an MQTT topic prefix like 'edge-pose' (no spaces, '+', '#', "
-                             "leading '$' or '/')")
+        if (
+            not isinstance(value, str)
+            or not value
+            or any(c in value for c in "+#\0")
+            or value.startswith(("/", "$"))
+            or value.endswith("/")
+            or "//" in value
+            or any(c.isspace() for c in value)
+        ):
+            raise ValueError(
+                "expected an MQTT topic prefix like 'edge-pose' (no spaces, '+', '#', leading '$' or '/')"
+            )
         return value
 
     def from_text(self, raw: str) -> Any:
@@ -552,13 +567,13 @@ def _merge_env(raw: dict[tuple[str, str], tuple[Any, str]], env: Mapping[str, st
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX):
             continue
-        rest = name[len(ENV_PREFIX):]
+        rest = name[len(ENV_PREFIX) :]
         origin = f" (from {name})"
         if "__" not in rest:
             # EDGE_POSE_MQTT_HOST: almost certainly a mistyped override, not some other variable.
             for section in SECTIONS:
                 if rest.lower().startswith(section + "_"):
-                    key = rest[len(section) + 1:].lower()
+                    key = rest[len(section) + 1 :].lower()
                     raise ConfigError(
                         f"{name}: use two underscores between section and key: "
                         f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
@@ -646,8 +661,10 @@ def _check_rules(config: Config, raw: Mapping[tuple[str, str], tuple[Any, str]])
         fail("mqtt.cert_file", "required with mqtt.key_file (the client certificate)")
     if mqtt.embedded_ws_port and mqtt.embedded_ws_port == mqtt.embedded_port:
         fail("mqtt.embedded_ws_port", f"must differ from mqtt.embedded_port ({mqtt.embedded_port})")
-    if config.dashboard.enabled and config.embedded_broker and config.dashboard.port in (
-        mqtt.embedded_port, mqtt.embedded_ws_port
+    if (
+        config.dashboard.enabled
+        and config.embedded_broker
+        and config.dashboard.port in (mqtt.embedded_port, mqtt.embedded_ws_port)
     ):
         fail("dashboard.port", "collides with a port of the embedded MQTT broker (mqtt.embedded_*)")
 
@@ -682,14 +699,21 @@ CLI_OPTIONS: dict[str, tuple[str, str]] = {
 
 def add_config_arguments(parser: argparse.ArgumentParser, overrides: bool = True) -> None:
     """Add ``--config PATH`` and (optionally) the common overrides plus ``--set KEY=VALUE``."""
-    parser.add_argument("--config", type=Path, metavar="PATH",
-                        help=f"configuration file (default: {DEFAULT_CONFIG_PATH})")
+    parser.add_argument(
+        "--config", type=Path, metavar="PATH", help=f"configuration file (default: {DEFAULT_CONFIG_PATH})"
+    )
     if not overrides:
         return
     for option, (key, help_text) in CLI_OPTIONS.items():
         parser.add_argument(option, dest=_dest(key), metavar="VALUE", help=help_text)
-    parser.add_argument("--set", dest="config_set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any setting, e.g. --set publish.pose_hz=5 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="config_set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any setting, e.g. --set publish.pose_hz=5 (repeatable)",
+    )
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

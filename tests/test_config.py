@@ -38,7 +38,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def load_text(tmp_path: Path, text: str, env: dict[str, str] | None = None, **overrides: Any) -> Config:
-    return load(write(tmp_path, text), env=env or {}, overrides={k.replace("__", "."): v for k, v in overrides.items()})
+    return load(
+        write(tmp_path, text),
+        env=env or {},
+        overrides={k.replace("__", "."): v for k, v in overrides.items()},
+    )
 
 
 def error_of(tmp_path: Path, text: str, env: dict[str, str] | None = None, **overrides: Any) -> str:
@@ -82,7 +86,9 @@ def test_fail__invalid_toml_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_ok__values_are_read_and_typed(tmp_path: Path) -> None:
-    config = load_text(tmp_path, """
+    config = load_text(
+        tmp_path,
+        """
 [device]
 id = "gym-1"
 [mqtt]
@@ -93,7 +99,8 @@ keepalive = 10
 pose_hz = 5
 [lcd]
 rotate = 90
-""")
+""",
+    )
     assert config.device.id == "gym-1" and config.device_id == "gym-1"
     assert config.mqtt.host == "broker.lan" and config.mqtt.protocol == "5" and config.mqtt.keepalive == 10
     assert config.publish.pose_hz == 5.0 and isinstance(config.publish.pose_hz, float)
@@ -146,9 +153,12 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize(("section", "key", "value", "expected"), BAD_VALUES,
-                         ids=[f"{s}.{k}={v}" for s, k, v, _ in BAD_VALUES])
-def test_fail__bad_value_names_its_key(tmp_path: Path, section: str, key: str, value: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"), BAD_VALUES, ids=[f"{s}.{k}={v}" for s, k, v, _ in BAD_VALUES]
+)
+def test_fail__bad_value_names_its_key(
+    tmp_path: Path, section: str, key: str, value: str, expected: str
+) -> None:
     """A wrong value must say which key, what was expected and what was given, in one line."""
     message = error_of(tmp_path, f"[{section}]\n{key} = {value}\n")
     assert message.startswith(expected), message
@@ -160,34 +170,46 @@ def test_ok__every_section_has_a_bad_value_case() -> None:
     assert {s for s, *_ in BAD_VALUES} == set(SECTIONS)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("[mqtt]\nhots = 'x'\n", "mqtt.hots: unknown key; did you mean 'host'?"),
-    ("[mqt]\nhost = 'x'\n", "mqt: unknown section; did you mean 'mqtt'?"),
-    ("[zzz]\n", "zzz: unknown section; expected one of device, source"),
-    ("mqtt = 5\n", "mqtt: expected a table [mqtt], got 5"),
-    ("[publish]\nrate = 1\n", "publish.rate: unknown key; expected one of pose_hz"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[mqtt]\nhots = 'x'\n", "mqtt.hots: unknown key; did you mean 'host'?"),
+        ("[mqt]\nhost = 'x'\n", "mqt: unknown section; did you mean 'mqtt'?"),
+        ("[zzz]\n", "zzz: unknown section; expected one of device, source"),
+        ("mqtt = 5\n", "mqtt: expected a table [mqtt], got 5"),
+        ("[publish]\nrate = 1\n", "publish.rate: unknown key; expected one of pose_hz"),
+    ],
+)
 def test_fail__unknown_keys_and_sections(tmp_path: Path, text: str, expected: str) -> None:
     """Typos must not be ignored: `hots = ...` would otherwise silently use the embedded broker."""
     assert error_of(tmp_path, text).startswith(expected)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('[pose]\ndelegate = "edgetpu"\n', "pose.edgetpu_model: required with pose.delegate = 'edgetpu'"),
-    ('[pose]\ndelegate = "edgetpu"\nedgetpu_model = "/nope.tflite"\n', "pose.edgetpu_model: file not found"),
-    ('[mqtt]\nusername = "u"\npassword = "p"\npassword_file = "{pw}"\n', "mqtt.password_file: set either"),
-    ('[mqtt]\npassword = "p"\n', "mqtt.username: required when a password is set"),
-    ('[mqtt]\nusername = "u"\npassword_file = "/nope/pw"\n', "mqtt.password_file: file not found"),
-    ('[mqtt]\ntls = true\nca_file = "/nope/ca.crt"\n', "mqtt.ca_file: file not found"),
-    ('[mqtt]\nca_file = "{pw}"\n', "mqtt.ca_file: set, but mqtt.tls is false"),
-    ('[mqtt]\ntls_insecure = true\n', "mqtt.tls_insecure: set, but mqtt.tls is false"),
-    ('[mqtt]\ntls = true\nkey_file = "{pw}"\n', "mqtt.cert_file: required with mqtt.key_file"),
-    ('[mqtt]\nembedded_port = 9001\n', "mqtt.embedded_ws_port: must differ from mqtt.embedded_port"),
-    ('[dashboard]\nenabled = true\nport = 9001\n', "dashboard.port: collides"),
-    ('[source]\nkind = "file"\n', "source.uri: required with source.kind = 'file'"),
-    ('[source]\nretry_initial_s = 60\n', "source.retry_initial_s: must not exceed source.retry_max_s"),
-    ('[pose]\nmodel_dir = "/nope"\n', "pose.model_dir: folder not found"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[pose]\ndelegate = "edgetpu"\n', "pose.edgetpu_model: required with pose.delegate = 'edgetpu'"),
+        (
+            '[pose]\ndelegate = "edgetpu"\nedgetpu_model = "/nope.tflite"\n',
+            "pose.edgetpu_model: file not found",
+        ),
+        (
+            '[mqtt]\nusername = "u"\npassword = "p"\npassword_file = "{pw}"\n',
+            "mqtt.password_file: set either",
+        ),
+        ('[mqtt]\npassword = "p"\n', "mqtt.username: required when a password is set"),
+        ('[mqtt]\nusername = "u"\npassword_file = "/nope/pw"\n', "mqtt.password_file: file not found"),
+        ('[mqtt]\ntls = true\nca_file = "/nope/ca.crt"\n', "mqtt.ca_file: file not found"),
+        ('[mqtt]\nca_file = "{pw}"\n', "mqtt.ca_file: set, but mqtt.tls is false"),
+        ("[mqtt]\ntls_insecure = true\n", "mqtt.tls_insecure: set, but mqtt.tls is false"),
+        ('[mqtt]\ntls = true\nkey_file = "{pw}"\n', "mqtt.cert_file: required with mqtt.key_file"),
+        ("[mqtt]\nembedded_port = 9001\n", "mqtt.embedded_ws_port: must differ from mqtt.embedded_port"),
+        ("[dashboard]\nenabled = true\nport = 9001\n", "dashboard.port: collides"),
+        ('[source]\nkind = "file"\n', "source.uri: required with source.kind = 'file'"),
+        ("[source]\nretry_initial_s = 60\n", "source.retry_initial_s: must not exceed source.retry_max_s"),
+        ('[pose]\nmodel_dir = "/nope"\n', "pose.model_dir: folder not found"),
+    ],
+)
 def test_fail__cross_field_rules(tmp_path: Path, text: str, expected: str) -> None:
     """Settings that contradict each other are caught at load, not at the first connection."""
     pw = tmp_path / "pw"
@@ -199,7 +221,9 @@ def test_fail__cross_field_rules(tmp_path: Path, text: str, expected: str) -> No
 def test_ok__tls_files_and_password_file_that_exist(tmp_path: Path) -> None:
     for name in ("ca.crt", "client.crt", "client.key", "pw"):
         (tmp_path / name).write_text("x")
-    config = load_text(tmp_path, f"""
+    config = load_text(
+        tmp_path,
+        f"""
 [mqtt]
 tls = true
 ca_file = "{tmp_path}/ca.crt"
@@ -207,15 +231,19 @@ cert_file = "{tmp_path}/client.crt"
 key_file = "{tmp_path}/client.key"
 username = "edge"
 password_file = "{tmp_path}/pw"
-""")
+""",
+    )
     assert config.mqtt.tls and config.mqtt.key_file.endswith("client.key")
 
 
 def test_ok__paths_expand_variables_from_the_given_environment(tmp_path: Path) -> None:
     """systemd's LoadCredential= puts secrets in $CREDENTIALS_DIRECTORY; the example config uses it."""
     (tmp_path / "mqtt_password").write_text("s3cret\n")
-    config = load_text(tmp_path, '[mqtt]\nusername = "u"\npassword_file = "$CREDENTIALS_DIRECTORY/mqtt_password"\n',
-                       env={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    config = load_text(
+        tmp_path,
+        '[mqtt]\nusername = "u"\npassword_file = "$CREDENTIALS_DIRECTORY/mqtt_password"\n',
+        env={"CREDENTIALS_DIRECTORY": str(tmp_path)},
+    )
     assert config.mqtt.password_file == f"{tmp_path}/mqtt_password"
 
 
@@ -243,32 +271,52 @@ def test_ok__precedence_defaults_file_env_cli(tmp_path: Path) -> None:
     assert config.mqtt.transport == "tcp"  # default
 
 
-@pytest.mark.parametrize(("name", "raw", "key", "expected"), [
-    ("EDGE_POSE_MQTT__PORT", "1999", "mqtt.port", 1999),
-    ("EDGE_POSE_MQTT__TLS", "false", "mqtt.tls", False),
-    ("EDGE_POSE_PUBLISH__POSE_HZ", "2.5", "publish.pose_hz", 2.5),
-    ("EDGE_POSE_SOURCE__REALTIME", "no", "source.realtime", False),
-    ("EDGE_POSE_SOURCE__URI", "0", "source.uri", "0"),  # text keys keep digits as text
-    ("EDGE_POSE_DEVICE__ID", "123", "device.id", "123"),
-    ("EDGE_POSE_MQTT__PROTOCOL", "5", "mqtt.protocol", "5"),
-    ("EDGE_POSE_MQTT__USERNAME", '"quoted"', "mqtt.username", "quoted"),
-    ("EDGE_POSE_HOMEASSISTANT__PREFIX", "ha", "homeassistant.prefix", "ha"),
-])
-def test_ok__environment_values_are_parsed_for_their_key(tmp_path: Path, name: str, raw: str, key: str,
-                                                         expected: Any) -> None:
+@pytest.mark.parametrize(
+    ("name", "raw", "key", "expected"),
+    [
+        ("EDGE_POSE_MQTT__PORT", "1999", "mqtt.port", 1999),
+        ("EDGE_POSE_MQTT__TLS", "false", "mqtt.tls", False),
+        ("EDGE_POSE_PUBLISH__POSE_HZ", "2.5", "publish.pose_hz", 2.5),
+        ("EDGE_POSE_SOURCE__REALTIME", "no", "source.realtime", False),
+        ("EDGE_POSE_SOURCE__URI", "0", "source.uri", "0"),  # text keys keep digits as text
+        ("EDGE_POSE_DEVICE__ID", "123", "device.id", "123"),
+        ("EDGE_POSE_MQTT__PROTOCOL", "5", "mqtt.protocol", "5"),
+        ("EDGE_POSE_MQTT__USERNAME", '"quoted"', "mqtt.username", "quoted"),
+        ("EDGE_POSE_HOMEASSISTANT__PREFIX", "ha", "homeassistant.prefix", "ha"),
+    ],
+)
+def test_ok__environment_values_are_parsed_for_their_key(
+    tmp_path: Path, name: str, raw: str, key: str, expected: Any
+) -> None:
     config = load_text(tmp_path, "", {name: raw})
     section, _, field = key.partition(".")
     assert getattr(getattr(config, section), field) == expected
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"EDGE_POSE_MQTT__PORT": "abc"}, "mqtt.port: expected an integer in 1..65535, got 'abc' (from EDGE_POSE_MQTT__PORT)"),
-    ({"EDGE_POSE_MQTT__HOTS": "x"}, "mqtt.hots: unknown key; did you mean 'host'? (from EDGE_POSE_MQTT__HOTS)"),
-    ({"EDGE_POSE_MQQT__HOST": "x"}, "mqqt: unknown section; did you mean 'mqtt'? (from EDGE_POSE_MQQT__HOST)"),
-    ({"EDGE_POSE_MQTT_HOST": "x"}, "EDGE_POSE_MQTT_HOST: use two underscores between section and key: "
-                                   "EDGE_POSE_MQTT__HOST"),
-])
-def test_fail__environment_errors_name_the_variable(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"EDGE_POSE_MQTT__PORT": "abc"},
+            "mqtt.port: expected an integer in 1..65535, got 'abc' (from EDGE_POSE_MQTT__PORT)",
+        ),
+        (
+            {"EDGE_POSE_MQTT__HOTS": "x"},
+            "mqtt.hots: unknown key; did you mean 'host'? (from EDGE_POSE_MQTT__HOTS)",
+        ),
+        (
+            {"EDGE_POSE_MQQT__HOST": "x"},
+            "mqqt: unknown section; did you mean 'mqtt'? (from EDGE_POSE_MQQT__HOST)",
+        ),
+        (
+            {"EDGE_POSE_MQTT_HOST": "x"},
+            "EDGE_POSE_MQTT_HOST: use two underscores between section and key: EDGE_POSE_MQTT__HOST",
+        ),
+    ],
+)
+def test_fail__environment_errors_name_the_variable(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
     assert error_of(tmp_path, "", env) == expected
 
 
@@ -278,8 +326,11 @@ def test_ok__unrelated_edge_pose_variables_are_ignored(tmp_path: Path) -> None:
 
 
 def test_ok__cli_overrides_parse_text_and_skip_none(tmp_path: Path) -> None:
-    config = load(write(tmp_path, ""), env={},
-                  overrides={"mqtt.port": "1999", "mqtt.host": None, "publish.pose_hz": 3, "reps.exercise": "squat"})
+    config = load(
+        write(tmp_path, ""),
+        env={},
+        overrides={"mqtt.port": "1999", "mqtt.host": None, "publish.pose_hz": 3, "reps.exercise": "squat"},
+    )
     assert config.mqtt.port == 1999 and config.mqtt.host == "" and config.publish.pose_hz == 3.0
     assert config.reps.exercise == "squat"
 
@@ -297,12 +348,34 @@ def test_ok__cli_argument_helpers(tmp_path: Path) -> None:
 
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)
-    args = parser.parse_args(["--config", str(write(tmp_path, "")), "--mqtt-host", "h.lan", "--device-id", "d2",
-                              "--set", "publish.pose_hz=4", "--set", "mqtt.protocol=5"])
+    args = parser.parse_args(
+        [
+            "--config",
+            str(write(tmp_path, "")),
+            "--mqtt-host",
+            "h.lan",
+            "--device-id",
+            "d2",
+            "--set",
+            "publish.pose_hz=4",
+            "--set",
+            "mqtt.protocol=5",
+        ]
+    )
     overrides = overrides_from_args(args)
-    assert overrides == {"mqtt.host": "h.lan", "device.id": "d2", "publish.pose_hz": "4", "mqtt.protocol": "5"}
+    assert overrides == {
+        "mqtt.host": "h.lan",
+        "device.id": "d2",
+        "publish.pose_hz": "4",
+        "mqtt.protocol": "5",
+    }
     config = load(args.config, env={}, overrides=overrides)
-    assert (config.mqtt.host, config.device.id, config.publish.pose_hz, config.mqtt.protocol) == ("h.lan", "d2", 4.0, "5")
+    assert (config.mqtt.host, config.device.id, config.publish.pose_hz, config.mqtt.protocol) == (
+        "h.lan",
+        "d2",
+        4.0,
+        "5",
+    )
     with pytest.raises(ConfigError, match="--set pose_hz=4: expected SECTION.KEY=VALUE"):
         overrides_from_args(parser.parse_args(["--set", "pose_hz=4"]))
 
@@ -312,10 +385,14 @@ def test_ok__cli_argument_helpers(tmp_path: Path) -> None:
 
 def test_ok__secrets_are_redacted(tmp_path: Path) -> None:
     """show-config output is pasted into bug reports: passwords and tokens must not leak."""
-    config = load_text(tmp_path, '[mqtt]\nusername = "u"\npassword = "hunter2"\n[commands]\ntoken = "t0k3n"\n')
+    config = load_text(
+        tmp_path, '[mqtt]\nusername = "u"\npassword = "hunter2"\n[commands]\ntoken = "t0k3n"\n'
+    )
     text = config.to_toml()
     assert "hunter2" not in text and "t0k3n" not in text
-    assert config.to_dict()["mqtt"]["password"] == REDACTED and config.to_dict()["commands"]["token"] == REDACTED
+    assert (
+        config.to_dict()["mqtt"]["password"] == REDACTED and config.to_dict()["commands"]["token"] == REDACTED
+    )
     assert config.to_dict(redact_secrets=False)["mqtt"]["password"] == "hunter2"
     assert config.to_dict()["mqtt"]["username"] == "u"
     assert Config().to_dict()["mqtt"]["password"] == ""  # an unset secret is shown as unset
@@ -323,7 +400,9 @@ def test_ok__secrets_are_redacted(tmp_path: Path) -> None:
 
 def test_ok__to_toml_round_trips(tmp_path: Path) -> None:
     """The TOML show-config prints is itself a valid config with the same values."""
-    config = load_text(tmp_path, '[device]\nname = "Gym \\"A\\" \\u00e9"\n[publish]\npose_hz = 7.5\n[lcd]\nrotate = 180\n')
+    config = load_text(
+        tmp_path, '[device]\nname = "Gym \\"A\\" \\u00e9"\n[publish]\npose_hz = 7.5\n[lcd]\nrotate = 180\n'
+    )
     again = load_text(tmp_path, config.to_toml(redact_secrets=False))
     assert again == config
 
@@ -378,7 +457,9 @@ def test_ok__check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == f"config OK: {path}\n"
 
 
-def test_fail__check_config_command_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail__check_config_command_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, '[mqtt]\nport = "abc"\n')
     assert cli.main(["check-config", "--config", str(path)]) == 2
     err = capsys.readouterr().err
@@ -389,7 +470,7 @@ def test_ok__show_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path = write(tmp_path, '[mqtt]\nhost = "b"\npassword = "pw"\nusername = "u"\n')
     assert cli.main(["show-config", "--config", str(path), "--changed"]) == 0
     out = capsys.readouterr().out
-    assert "pw\"" not in out and '<redacted>' in out
+    assert 'pw"' not in out and "<redacted>" in out
     body = tomllib.loads(out)
     assert body == {"mqtt": {"host": "b", "username": "u", "password": "<redacted>"}}
     assert cli.main(["show-config", "--config", str(path)]) == 0

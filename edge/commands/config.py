@@ -16,19 +16,23 @@ def register(subparsers: Any) -> None:
     from edge.config import add_config_arguments
 
     check = subparsers.add_parser(
-        "check-config", help="validate the configuration file and exit",
-        description="Validate the configuration (file, EDGE_POSE_* environment) and exit: 0 = valid, 2 = not.",
+        "check-config",
+        help="validate the configuration file and exit",
+        description="Validate the configuration (file, EDGE_POSE_* environment): exit 0 = valid, 2 = not.",
     )
     add_config_arguments(check, overrides=False)
     check.set_defaults(func=run_check)
 
     show = subparsers.add_parser(
-        "show-config", help="print the effective configuration as TOML",
+        "show-config",
+        help="print the effective configuration as TOML",
         description="Print the effective configuration (defaults < file < environment) as TOML, "
-                    "secrets redacted.",
+        "secrets redacted.",
     )
     add_config_arguments(show, overrides=False)
-    show.add_argument("--changed", action="store_true", help="only the settings that differ from the defaults")
+    show.add_argument(
+        "--changed", action="store_true", help="only the settings that differ from the defaults"
+    )
     show.set_defaults(func=run_show)
 
 
