@@ -137,6 +137,7 @@ class MqttPublisher:
         self._conn_cond = threading.Condition()
         self._last_failure: str | None = None
         self._failures = 0
+        self._waiting = False
         self._counters = {
             "published": 0,
             "dropped_offline": 0,
@@ -222,16 +223,20 @@ class MqttPublisher:
                 why: unreachable, refused login, TLS) or nothing answered within ``timeout``.
                 The publisher is stopped before raising.
         """
-        self.start()
-        if not wait:
-            return
-        deadline = time.monotonic() + timeout
-        with self._conn_cond:
-            while not self._connected.is_set() and self._last_failure is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._conn_cond.wait(remaining)
+        self._waiting = wait
+        try:
+            self.start()
+            if not wait:
+                return
+            deadline = time.monotonic() + timeout
+            with self._conn_cond:
+                while not self._connected.is_set() and self._last_failure is None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._conn_cond.wait(remaining)
+        finally:
+            self._waiting = False
         if self._connected.is_set():
             return
         reason = (
@@ -659,12 +664,12 @@ class MqttPublisher:
             repeated = message == self._last_failure
             self._last_failure = message
             self._conn_cond.notify_all()
-        if repeated:
-            log.debug("MQTT: %s (attempt %d)", message, self._failures)
+        if repeated or self._waiting:  # a connect(wait=True) caller reports it (PublishError)
+            log.debug("%s (attempt %d)", message, self._failures)
         else:
             log.log(
                 logging.ERROR if error else logging.WARNING,
-                "MQTT: %s; retrying (up to every %g s)",
+                "%s; retrying (up to every %g s)",
                 message,
                 self._reconnect_delay[1],
             )

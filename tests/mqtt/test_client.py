@@ -516,9 +516,24 @@ def test_fail__wrong_credentials_clear_error_and_retries(
     pub.stop(timeout=1)
 
 
-def test_fail__anonymous_refused(password_broker: Mosquitto, tmp_path: Path) -> None:
-    with pytest.raises(PublishError, match="refused the login: Not authorized"):
-        MqttPublisher(make_config(tmp_path, password_broker.port), **FAST).connect(timeout=3)
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_fail__anonymous_and_bad_password_refused(
+    password_broker: Mosquitto, tmp_path: Path, protocol: str
+) -> None:
+    """MQTT 5 reports refusals with other reason codes than 3.1.1; both must read the same to a user."""
+    with pytest.raises(PublishError, match="refused the login: .*check mqtt.username and mqtt.password_file"):
+        MqttPublisher(
+            make_config(tmp_path / "a", password_broker.port, mqtt__protocol=protocol), **FAST
+        ).connect(timeout=3)
+    bad = make_config(
+        tmp_path / "b",
+        password_broker.port,
+        mqtt__protocol=protocol,
+        mqtt__username="edge",
+        mqtt__password="no",
+    )
+    with pytest.raises(PublishError, match="refused the login: "):
+        MqttPublisher(bad, **FAST).connect(timeout=3)
 
 
 @pytest.mark.parametrize(

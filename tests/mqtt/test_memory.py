@@ -113,3 +113,23 @@ def test_ok__memory_publisher_commands_go_through_the_real_dispatcher() -> None:
     assert handler.rates == (2.0, None) and pub.rates == (2.0, 2.0)
     assert pub.receive_command(b"{")["error"] == "command is not valid JSON"
     assert [r["ok"] for r in pub.payloads("cmd_result")] == [False, True, False]
+
+
+def test_ok__importing_edge_does_not_import_paho() -> None:
+    """The CLI parses arguments on a Pi without paho; only MqttPublisher.start() imports it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, edge, edge.cli, edge.config, edge.mqtt; edge.cli.build_parser(); "
+        "print('paho' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.stdout.strip() == "False"
