@@ -34,8 +34,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge.errors import PublishError
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,11 @@ class EmbeddedBroker:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._reader: threading.Thread | None = None
         self._output: list[str] = []
+
+    @classmethod
+    def from_config(cls, config: Config) -> EmbeddedBroker:
+        """The broker ``mqtt.embedded_port``/``mqtt.embedded_ws_port`` describe (not started)."""
+        return cls(config.mqtt.embedded_port, config.mqtt.embedded_ws_port)
 
     @property
     def port(self) -> int:

@@ -69,14 +69,20 @@ class Publisher(Protocol):
 class RateLimiter:
     """Lets through at most ``hz`` events per second, on a steady schedule.
 
-    With frames at 30 fps and ``hz = 10`` exactly every third frame passes (the schedule keeps
-    its phase instead of drifting to every fourth frame by float rounding); after a pause the
-    next event passes at once, and no burst follows it.
+    Each passing event books the next slot one period later, keeping the schedule's phase (so
+    15 fps at ``hz = 10`` still gives 10 per second, not every other frame); an event more than a
+    period late starts a new schedule (so a pause is never followed by a catch-up burst). An
+    event may come up to ``JITTER_S`` (15 ms, under half a frame at 30 fps) before its slot:
+    from a 30 fps stream ``hz = 10`` passes exactly every third frame and ``hz = 2`` every
+    fifteenth, while events the caller already paced at ``hz`` (the daemon paces pose messages
+    too) pass despite +-7 ms of queueing jitter.
 
     Args:
         hz: events per second; 0 lets nothing through.
         clock: monotonic seconds.
     """
+
+    JITTER_S = 0.015
 
     def __init__(self, hz: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -91,17 +97,17 @@ class RateLimiter:
     def hz(self, value: float) -> None:
         self._hz = max(0.0, float(value))
         self._period = 1.0 / self._hz if self._hz > 0 else 0.0
-        self._next = None
+        self._slack = min(0.25 * self._period, self.JITTER_S)
+        self._next = None  # the next event passes; the new rate applies from there
 
     def allow(self, now: float | None = None) -> bool:
         if self._hz <= 0:
             return False
         now = self._clock() if now is None else now
-        slack = self._period * 0.05  # frame timestamps jitter by a little
-        if self._next is not None and now < self._next - slack:
+        if self._next is not None and now < self._next - self._slack:
             return False
         if self._next is None or now - self._next >= self._period:
-            self._next = now + self._period  # first event, or after a pause: restart the schedule
+            self._next = now + self._period  # first event, or after a pause: a new schedule
         else:
-            self._next += self._period  # on schedule: keep the phase
+            self._next += self._period  # on schedule (a little early or late): keep the phase
         return True

@@ -130,6 +130,17 @@ def test_ok__stop_ends_the_process_and_frees_the_port() -> None:
     broker.stop()  # idempotent
 
 
+def test_ok__from_config_uses_the_embedded_ports(tmp_path: Path) -> None:
+    config = load(
+        None,
+        env={"CONFIGURATION_DIRECTORY": str(tmp_path)},
+        overrides={"mqtt.embedded_port": 11883, "mqtt.embedded_ws_port": 0},
+    )
+    broker = EmbeddedBroker.from_config(config)
+    assert (broker.port, broker.ws_port, broker.ws_url) == (11883, 0, None)
+    assert "listener 11883 127.0.0.1" in broker.config_text() and "websockets" not in broker.config_text()
+
+
 def test_ok__publisher_requires_a_broker_address_when_host_is_empty(tmp_path: Path) -> None:
     config = load(None, env={"CONFIGURATION_DIRECTORY": str(tmp_path)})
     with pytest.raises(PublishError, match="mqtt.host is empty"):

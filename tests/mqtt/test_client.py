@@ -226,7 +226,7 @@ def test_ok__pose_and_silhouette_rate_limited_and_changeable(
     assert sub.wait_for(lambda: len(sub.on("edge-pose/dev1/pose")) >= 30)
     time.sleep(0.2)
     frames = [p["frame"] for p in sub.payloads("edge-pose/dev1/pose")]
-    assert frames == list(range(0, 60, 3)) + list(range(60, 120, 6))
+    assert frames == list(range(0, 60, 3)) + list(range(60, 120, 6))  # every 3rd frame, then every 6th
     assert [p["frame"] for p in sub.payloads("edge-pose/dev1/silhouette")] == [0, 15, 30, 45]
     assert pub.rates == (5.0, 0.0)
     assert pub.counters["rate_limited"] == 240 - 30 - 4

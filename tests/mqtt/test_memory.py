@@ -28,15 +28,35 @@ def test_ok__rate_limit_keeps_a_steady_schedule() -> None:
     assert kept[:4] == [frames[0], frames[3], frames[6], frames[9]]
 
 
+def test_ok__rate_limit_low_rate_from_fast_stream_is_exact() -> None:
+    frames = [i / 30 for i in range(120)]
+    assert passes(RateLimiter(2), frames) == [frames[i] for i in (0, 15, 30, 45, 60, 75, 90, 105)]
+
+
 def test_ok__rate_limit_uneven_frames_average_to_the_rate() -> None:
     frames = [i / 15 for i in range(150)]  # 15 fps for 10 s
     assert 95 <= len(passes(RateLimiter(10), frames)) <= 101
 
 
+def test_ok__rate_limit_passes_events_already_paced_upstream() -> None:
+    """The daemon paces pose messages itself; queueing jitter must not make us drop its picks."""
+    import random
+
+    rng = random.Random(1)
+    times = [i / 10 + rng.uniform(-0.007, 0.007) for i in range(200)]
+    assert len(passes(RateLimiter(10), times)) == 200
+    bursty = [t for i in range(100) for t in (i / 10, i / 10 + 0.001)]  # never faster than the rate
+    assert len(passes(RateLimiter(10), bursty)) == 100
+
+
 def test_ok__rate_limit_after_a_pause_no_burst() -> None:
+    """After a pause: the first event at once, then the rate again (no catch-up burst)."""
     limiter = RateLimiter(10)
     assert passes(limiter, [0.0, 0.1, 0.2]) == [0.0, 0.1, 0.2]
-    assert passes(limiter, [5.0, 5.01, 5.02, 5.05, 5.1]) == [5.0, 5.1]
+    after = [round(5.0 + i / 100, 3) for i in range(31)]  # 100 events per second for 0.3 s
+    kept = passes(limiter, after)
+    assert kept[0] == 5.0 and len(kept) == 4  # 5.0 and one per 0.1 s (each up to 15 ms early)
+    assert min(b - a for a, b in zip(kept[:-1], kept[1:], strict=True)) >= 0.085
 
 
 def test_ok__rate_zero_is_off_and_rates_change_at_runtime() -> None:
