@@ -126,9 +126,23 @@ class TfliteModel:
     def input_shape(self) -> tuple[int, ...]:
         return self.spec.input_shape
 
-    def input_buffer(self) -> npt.NDArray[Any]:
-        """A writable view of the input tensor (float32 models): write into it, then ``invoke()``."""
-        return self._input_view()  # type: ignore[no-any-return]
+    def set_image(self, rgb: npt.NDArray[np.uint8], low: float, high: float) -> None:
+        """Set an (H, W, 3) uint8 RGB image as input, scaled from 0..255 to the float range [low, high].
+
+        Float models get it written straight into the input tensor (no copy through Python).
+        """
+        scale = np.float32((high - low) / 255.0)
+        if self._input_quant is None:
+            buffer = self._input_view()
+            np.multiply(rgb, scale, out=buffer[0], dtype=np.float32)
+            if low:
+                np.add(buffer, np.float32(low), out=buffer)
+            del buffer  # the interpreter refuses to invoke while views of its tensors are alive
+            return
+        tensor = np.multiply(rgb[None], scale, dtype=np.float32)
+        if low:
+            tensor += np.float32(low)
+        self.set_input(tensor)
 
     def set_input(self, tensor: npt.NDArray[np.float32]) -> None:
         """Copy a float32 input in (quantizing it for integer models)."""
