@@ -62,11 +62,13 @@ def _import_backend(name: str) -> _Backend:
 
 
 def select_backend(name: str = "auto") -> _Backend:
-    """Import the requested runtime (``auto``: LiteRT, then tflite-runtime).
+    """Import the requested runtime (``auto``: $EDGE_POSE_BACKEND if set, else LiteRT, then tflite-runtime).
 
     Raises:
         RuntimeBackendError: the backend is unknown or not installed.
     """
+    if name == "auto" and os.environ.get("EDGE_POSE_BACKEND"):
+        name = os.environ["EDGE_POSE_BACKEND"]
     if name not in BACKENDS:
         raise RuntimeBackendError(f"unknown inference backend {name!r}; expected one of {', '.join(BACKENDS)}")
     candidates = ["litert", "tflite-runtime"] if name == "auto" else [name]
