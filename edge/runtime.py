@@ -198,6 +198,22 @@ class TfliteModel:
             result.append(value)
         return result
 
+    @contextlib.contextmanager
+    def borrowed_outputs(self) -> Iterator[list[npt.NDArray[np.float32]]]:
+        """Every output without copying (float models), valid only inside the ``with`` block.
+
+        The arrays are views of the interpreter's buffers: copy what must outlive the block (the
+        interpreter refuses to run while views are alive). Integer models get dequantized copies.
+        """
+        if any(quant is not None for quant in self._output_quant):
+            yield self.outputs()
+            return
+        views = [self._interpreter.tensor(detail["index"])() for detail in self._outputs]
+        try:
+            yield views
+        finally:
+            views.clear()
+
     def run(self, tensor: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
         """Set the input, invoke, and return the outputs."""
         self.set_input(tensor)
