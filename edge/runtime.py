@@ -62,11 +62,13 @@ def _import_backend(name: str) -> _Backend:
 
 
 def select_backend(name: str = "auto") -> _Backend:
-    """Import the requested runtime (``auto``: LiteRT, then tflite-runtime).
+    """Import the requested runtime (``auto``: $EDGE_POSE_BACKEND if set, else LiteRT, then tflite-runtime).
 
     Raises:
         RuntimeBackendError: the backend is unknown or not installed.
     """
+    if name == "auto" and os.environ.get("EDGE_POSE_BACKEND"):
+        name = os.environ["EDGE_POSE_BACKEND"]
     if name not in BACKENDS:
         raise RuntimeBackendError(f"unknown inference backend {name!r}; expected one of {', '.join(BACKENDS)}")
     candidates = ["litert", "tflite-runtime"] if name == "auto" else [name]
@@ -195,6 +197,22 @@ class TfliteModel:
                 value = (value.astype(np.float32) - zero) * scale
             result.append(value)
         return result
+
+    @contextlib.contextmanager
+    def borrowed_outputs(self) -> Iterator[list[npt.NDArray[np.float32]]]:
+        """Every output without copying (float models), valid only inside the ``with`` block.
+
+        The arrays are views of the interpreter's buffers: copy what must outlive the block (the
+        interpreter refuses to run while views are alive). Integer models get dequantized copies.
+        """
+        if any(quant is not None for quant in self._output_quant):
+            yield self.outputs()
+            return
+        views = [self._interpreter.tensor(detail["index"])() for detail in self._outputs]
+        try:
+            yield views
+        finally:
+            views.clear()
 
     def run(self, tensor: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
         """Set the input, invoke, and return the outputs."""

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from edge.errors import ConfigError, InputError
-from edge.selfie import SelfieSegmenter, _smooth_mask, _tensor_sampling_maps
+from edge.blazepose.crop import PixelRect, crop_maps
+from edge.blazepose.segmentation import smooth_mask
+from edge.selfie import SelfieSegmenter
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,8 @@ def test_ok__sampling_maps_reproduce_opencv4_warp_perspective_bit_for_bit(
     targets = np.array([[0, tensor_h], [0, 0], [tensor_w, 0], [tensor_w, tensor_h]], np.float32)
     matrix = cv2.getPerspectiveTransform(corners, targets)
     expected = cv2.warpPerspective(image, matrix, (tensor_w, tensor_h), flags=cv2.INTER_LINEAR)
-    actual = cv2.remap(image, *_tensor_sampling_maps(width, height, tensor_w, tensor_h), cv2.INTER_LINEAR)
+    maps = crop_maps(PixelRect.whole_image(width, height), tensor_w, tensor_h, exact=True)
+    actual = cv2.remap(image, *maps, cv2.INTER_LINEAR)
     np.testing.assert_array_equal(actual, expected)
 
 
@@ -101,9 +104,8 @@ def test_ok__smoothing_blends_uncertain_pixels_towards_the_previous_mask() -> No
     ``ratio`` of the way to the previous value, and the first frame passes through."""
     current = np.array([[0.0, 0.5, 1.0, 0.5]], np.float32)
     previous = np.array([[1.0, 1.0, 0.0, 0.0]], np.float32)
-    out = _smooth_mask(current, previous, ratio=0.7)
+    out = smooth_mask(current, previous, ratio=0.7)
     np.testing.assert_allclose(out, [[0.0, 0.5 + 0.5 * 0.7, 1.0, 0.5 - 0.5 * 0.7]], atol=1e-3)
-    np.testing.assert_array_equal(_smooth_mask(current, None), current)
 
 
 def test_ok__smoothing_option_carries_state_until_reset() -> None:

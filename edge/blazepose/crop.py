@@ -9,8 +9,8 @@ converted to RGB.
 MediaPipe's ``warpPerspective`` (OpenCV 4) rounds each source position to 1/32 pixel and blends with
 fixed-point weights; OpenCV 5 rewrote the warps with other rounding, which moves crop pixels by up to 5
 levels and the landmarks by ~0.5 % of the body on some images. ``sample_maps`` therefore builds OpenCV
-4's fixed-point maps explicitly (``cv2.convertMaps``) and resamples with ``cv2.remap``: the same pixels
-as MediaPipe on OpenCV 4 and 5 alike, and faster than ``warpPerspective`` on OpenCV 5.
+4's fixed-point maps explicitly and resamples with ``cv2.remap``: MediaPipe's pixels on OpenCV 4 and 5
+alike, and faster than ``warpPerspective`` on OpenCV 5.
 """
 
 from __future__ import annotations
@@ -81,22 +81,38 @@ def crop_matrix(roi: PixelRect, tensor_width: int, tensor_height: int) -> npt.ND
 SampleMaps = tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]
 
 
-def sample_maps(inverse: npt.NDArray[np.float64], width: int, height: int) -> SampleMaps:
-    """Fixed-point ``cv2.remap`` maps for an affine output-to-source pixel mapping.
+def sample_maps(inverse: npt.NDArray[np.float64], width: int, height: int, *, exact: bool = False) -> SampleMaps:
+    """Fixed-point ``cv2.remap`` maps for an output-to-source pixel mapping, as OpenCV 4 computes them.
 
     Args:
-        inverse: (3, 3) matrix from output pixels to source pixels (its last row is 0, 0, 1 up to rounding).
+        inverse: (3, 3) matrix from output pixels to source pixels.
         width, height: output size in pixels.
+        exact: reproduce OpenCV 4's ``warpPerspective`` to the bit (double precision in its operation
+            order, rounded half to even to 1/32 pixel): ~0.5 ms for 256x256, for maps that are cached.
+            Otherwise the positions are rounded from float32 by ``cv2.convertMaps`` (~0.2 ms): a few
+            positions in ten thousand land on the neighbouring 1/32 pixel. Per-frame crops use that.
 
     Returns:
         (map1, map2) in OpenCV's CV_16SC2 / CV_16UC1 form: integer source pixel and 1/32-pixel fraction.
     """
-    xs = np.arange(width, dtype=np.float64)
+    m = np.asarray(inverse, np.float64).ravel()
+    xs = np.arange(width, dtype=np.float64)[None, :]
     ys = np.arange(height, dtype=np.float64)[:, None]
-    map_x = (inverse[0, 0] * xs + (inverse[0, 1] * ys + inverse[0, 2])).astype(np.float32)
-    map_y = (inverse[1, 0] * xs + (inverse[1, 1] * ys + inverse[1, 2])).astype(np.float32)
-    map1, map2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-    return np.asarray(map1), np.asarray(map2)
+    if not exact:
+        map_x = (m[0] * xs + (m[1] * ys + m[2])).astype(np.float32)
+        map_y = (m[3] * xs + (m[4] * ys + m[5])).astype(np.float32)
+        map1, map2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+        return np.asarray(map1), np.asarray(map2)
+    bits, size = 5, 32  # OpenCV's INTER_BITS, INTER_TAB_SIZE
+    w = (m[7] * ys + m[8]) + m[6] * xs
+    w = np.where(w != 0, size / np.where(w != 0, w, 1.0), 0.0)
+    limit = float(np.iinfo(np.int32).max)
+    fx = np.clip(((m[1] * ys + m[2]) + m[0] * xs) * w, -limit - 1, limit)
+    fy = np.clip(((m[4] * ys + m[5]) + m[3] * xs) * w, -limit - 1, limit)
+    ix, iy = np.rint(fx).astype(np.int64), np.rint(fy).astype(np.int64)  # cvRound: half to even
+    map1 = np.stack([ix >> bits, iy >> bits], axis=-1).clip(-32768, 32767).astype(np.int16)
+    map2 = ((iy & (size - 1)) * size + (ix & (size - 1))).astype(np.uint16)
+    return map1, map2
 
 
 def resample(
@@ -114,9 +130,11 @@ def resample(
     )
 
 
-def crop_maps(roi: PixelRect, tensor_width: int, tensor_height: int) -> SampleMaps:
-    """Fixed-point maps that resample a (padded) ROI into a tensor-sized crop."""
-    return sample_maps(np.linalg.inv(crop_matrix(roi, tensor_width, tensor_height)), tensor_width, tensor_height)
+def crop_maps(roi: PixelRect, tensor_width: int, tensor_height: int, *, exact: bool = False) -> SampleMaps:
+    """Fixed-point maps that resample a (padded) ROI into a tensor-sized crop (see ``sample_maps``)."""
+    forward = crop_matrix(roi, tensor_width, tensor_height)
+    _, inverse = cv2.invert(forward, flags=cv2.DECOMP_LU)  # as warpPerspective inverts its matrix
+    return sample_maps(inverse, tensor_width, tensor_height, exact=exact)
 
 
 def crop(

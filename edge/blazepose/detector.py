@@ -147,7 +147,7 @@ class PoseDetector:
         height, width = image.shape[:2]
         if self._letterbox is None or self._letterbox[0] != (width, height):  # depends on the frame size only
             roi, letterbox = pad_to_aspect(PixelRect.whole_image(width, height), INPUT_SIZE, INPUT_SIZE)
-            self._letterbox = ((width, height), roi, letterbox, crop_maps(roi, INPUT_SIZE, INPUT_SIZE))
+            self._letterbox = ((width, height), roi, letterbox, crop_maps(roi, INPUT_SIZE, INPUT_SIZE, exact=True))
         _, roi, letterbox, maps = self._letterbox
         self.model.set_image(crop(image, roi, INPUT_SIZE, INPUT_SIZE, border_replicate=False, maps=maps), -1.0, 1.0)
         self.model.invoke()

@@ -108,14 +108,17 @@ class Landmarker:
         after_crop = time.perf_counter()
         self.model.invoke()
         after_invoke = time.perf_counter()
-        raw, flag, segmentation, heatmap, raw_world = self.model.outputs()
+        with self.model.borrowed_outputs() as (raw, flag, segmentation, heatmap, raw_world):
+            points = raw.reshape(NUM_MODEL_LANDMARKS, 5).copy()
+            score = float(flag.reshape(-1)[0])
+            world_points = raw_world.reshape(NUM_MODEL_LANDMARKS, 3)[:33].copy()
+            xy = refine_from_heatmap(points[:, 0:2] / np.float32(INPUT_SIZE), heatmap[0])  # gathers a copy
+            mask_logits = segmentation[0, :, :, 0].copy() if want_mask else None
+            del raw, flag, segmentation, heatmap, raw_world
         timings["crop"] = after_crop - start
         timings["landmark_invoke"] = after_invoke - after_crop
 
-        points = raw.reshape(NUM_MODEL_LANDMARKS, 5)
         scale = np.float32(INPUT_SIZE)
-        xy = points[:, 0:2] / scale
-        xy = refine_from_heatmap(xy, heatmap[0])
         sx = 1.0 - letterbox.left - letterbox.right
         sy = 1.0 - letterbox.top - letterbox.bottom
         x = (xy[:, 0] - letterbox.left) / sx - 0.5
@@ -128,12 +131,10 @@ class Landmarker:
         landmarks[:, 2] = z * roi.width
         landmarks[:, 3:5] = sigmoid(points[:, 3:5])
 
-        world_points = raw_world.reshape(NUM_MODEL_LANDMARKS, 3)[:33]
         world = np.empty((33, 3), np.float32)
         world[:, 0] = cos * world_points[:, 0] - sin * world_points[:, 1]
         world[:, 1] = sin * world_points[:, 0] + cos * world_points[:, 1]
         world[:, 2] = world_points[:, 2]
 
-        mask_logits = segmentation[0, :, :, 0] if want_mask else None
         timings["landmark_decode"] = time.perf_counter() - after_invoke
-        return LandmarkResult(float(flag.reshape(-1)[0]), landmarks, world, mask_logits, crop_roi, timings)
+        return LandmarkResult(score, landmarks, world, mask_logits, crop_roi, timings)
