@@ -4,8 +4,9 @@
 The daemon runs as in production (``Daemon`` + ``run_service``: capture, inference and publishing
 threads; the clip played in real time like a camera, looped), with the real BlazePose pipeline or
 the scripted estimator (MediaPipe's recorded poses, for a run without the model's CPU cost), the
-silhouette stage, and a publisher that serialises every message as the MQTT one would (JSON) but
-sends nothing. Every ``--sample-every`` seconds it samples RSS, Python's allocated blocks, frames,
+silhouette stage, and either a publisher that rate-limits and serialises every message as the MQTT
+one would but sends nothing, or (``--publisher mqtt``) the real ``MqttPublisher`` to an embedded
+mosquitto. Every ``--sample-every`` seconds it samples RSS, Python's allocated blocks, frames,
 skipped frames and latency.
 
 Report (text, and JSON with ``--json``): RSS at start (after the warm-up) and at the end, the RSS
@@ -17,6 +18,7 @@ Examples::
     python scripts/soak.py --clip clip.mp4                        # 10 minutes, BlazePose lite
     python scripts/soak.py --estimator scripted --duration 60     # no model: runtime only
     python scripts/soak.py --duration 3600 --json soak.json --max-slope-mb-h 5
+    python scripts/soak.py --publisher mqtt                          # through a real broker
 
 Exit code 1 when ``--max-slope-mb-h`` is given and exceeded (or the daemon failed), else 0.
 """
@@ -182,6 +184,33 @@ def build_estimator(args: argparse.Namespace, clip: Path) -> Any:
     )
 
 
+def mqtt_publisher(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``MqttPublisher`` to an embedded mosquitto on a free port; returns it and the broker's stop."""
+    import tempfile
+
+    from edge.config import load
+    from edge.mqtt import EmbeddedBroker, MqttPublisher
+
+    workdir = Path(tempfile.mkdtemp(prefix="edge-pose-soak-"))
+    (workdir / "config.toml").write_text("")  # never read /etc/edge-pose/config.toml
+    broker = EmbeddedBroker(port=0, ws_port=0)
+    broker.start()
+    config = load(
+        workdir / "config.toml",
+        env={},
+        overrides={
+            "device.id": "soak",
+            "publish.pose_hz": args.pose_hz,
+            "publish.silhouette_hz": args.silhouette_hz,
+            "publish.stats_interval_s": 10,
+            "publish.outbox_dir": str(workdir / "outbox"),
+            "homeassistant.discovery": False,
+        },
+    )
+    log.info("soak: publishing to the embedded broker at %s", broker.url)
+    return MqttPublisher(config, broker=broker.address), broker.stop
+
+
 def build_counter(exercise: str) -> Any:
     try:
         from edge.reps import RepCounter  # type: ignore[attr-defined]
@@ -205,7 +234,7 @@ def report(
     daemon: Daemon,
     samples: list[Sample],
     elapsed: float,
-    publisher: SerialisingPublisher,
+    publisher: Any,
     clip: Path,
 ) -> dict[str, Any]:
     warm = [s for s in samples if s.t >= args.warmup] or samples
@@ -235,7 +264,7 @@ def report(
         },
         "py_blocks": {"start": warm[0].py_blocks, "end": warm[-1].py_blocks},
         "cpu_temp_c": {"max": max((s.cpu_temp_c for s in samples if s.cpu_temp_c is not None), default=None)},
-        "published": dict(publisher.counts),
+        "published": dict(getattr(publisher, "counts", None) or getattr(publisher, "counters", {})),
         "inference_errors": daemon.inference_errors,
         "error": None if daemon.error is None else str(daemon.error),
         "samples": [vars(s) for s in samples] if args.json else None,
@@ -266,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true", help="play the clip as fast as possible (lossless)")
     parser.add_argument("--pose-hz", type=float, default=10.0)
     parser.add_argument("--silhouette-hz", type=float, default=2.0)
+    parser.add_argument(
+        "--publisher",
+        choices=("serialise", "mqtt"),
+        default="serialise",
+        help="serialise: build the JSON payloads, send nothing; mqtt: the real MqttPublisher to an "
+        "embedded mosquitto on a free loopback port (needs the mosquitto package)",
+    )
     parser.add_argument("--json", help="also write the report (with all samples) to this file")
     parser.add_argument("--max-slope-mb-h", type=float, default=None, help="fail when RSS grows faster")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -286,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     estimator = build_estimator(args, clip)
     from edge.silhouette import SilhouetteExtractor
 
-    publisher = SerialisingPublisher(args.pose_hz, args.silhouette_hz)
+    closers: list[Any] = [estimator.close]
+    if args.publisher == "mqtt":
+        publisher, stop_broker = mqtt_publisher(args)
+        closers.append(stop_broker)
+    else:
+        publisher = SerialisingPublisher(args.pose_hz, args.silhouette_hz)
     daemon = Daemon(
         opened.source,
         estimator,
@@ -318,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     sampling.start()
     timer.start()
-    code = run_service(daemon, publisher, closers=[estimator.close], stop_event=stop)
+    code = run_service(daemon, publisher, closers=closers, stop_event=stop)
     elapsed = time.monotonic() - t0
     timer.cancel()
     sampler.stop()

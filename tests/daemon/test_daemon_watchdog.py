@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from doubles import EveryFramePose, HangingSource, ListSource, RecordingPublisher, ScriptedRepCounter
-from test_runtime import GatedPublisher
+from test_daemon_runtime import GatedPublisher
 
 from edge.camera import ReconnectingSource
 from edge.daemon import Daemon, DaemonSettings
