@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="PX",
         help="working resolution of the mask (long side; 0 = input size). Default: input size with --masks, else 320",
     )
+    parser.add_argument("--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0 = all)")
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     parser.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime"])
     progress = parser.add_mutually_exclusive_group()
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.mask_every < 1:
         raise InputError(f"--mask-every must be at least 1, got {args.mask_every}")
+    if args.max_frames < 0:
+        raise InputError(f"--max-frames must be 0 (all) or more, got {args.max_frames}")
     if args.masks and args.no_segmentation:
         raise InputError("--masks needs the segmentation mask; drop --no-segmentation")
     source = open_source(args.input)
@@ -79,11 +82,12 @@ def run(args: argparse.Namespace) -> int:
     masks = MaskArchiveWriter(args.masks) if args.masks else None
     annotator = Annotator(args.annotate, source.fps) if args.annotate else None
     show = args.progress if args.progress is not None else sys.stderr.isatty() and source.frame_count != 1
-    bar = ProgressBar(source.frame_count) if show else None
+    total = min(source.frame_count, args.max_frames) if args.max_frames else source.frame_count
+    bar = ProgressBar(total) if show else None
     stats = BatchStats()
     start = time.perf_counter()
     try:
-        while (frame := source.read()) is not None:
+        while (frame := source.read()) is not None and not (args.max_frames and stats.frames >= args.max_frames):
             pose = estimator.process(frame)
             record: dict[str, Any] = {"frame": frame.index, "t": round(frame.timestamp, 4)}
             if images:

@@ -117,3 +117,22 @@ def test_fail__unwritable_output_is_reported_before_processing(tmp_path: Path, s
     blocker.write_text("x")
     done = edge_pose("process", str(short_clip), "--out", str(blocker / "sub" / "o.jsonl"))
     assert done.returncode == 2 and "cannot write the frame records" in done.stderr
+
+
+def _footage(shared_dir: Path) -> list[Path]:
+    return sorted(p for p in (shared_dir / "footage").rglob("*") if p.is_file() and p.suffix.lower() in {".mp4", ".jpg", ".png"})
+
+
+def test_ok__every_file_in_the_shared_footage_runs_cleanly(shared: Path, tmp_path: Path) -> None:
+    """Clips from 202x360 to 3840x2160 at 5 to 60 fps, portrait and landscape, stills: no error on any
+    (the first 15 frames of each; whole clips run in the parity and rep-count tests)."""
+    files = _footage(shared)
+    assert len(files) >= 80
+    failures = []
+    for index, path in enumerate(files):
+        out = tmp_path / f"{index}.jsonl"
+        done = edge_pose("process", str(path), "--out", str(out), "--max-frames", "15", "--no-progress")
+        expected = 1 if path.suffix.lower() in {".jpg", ".png"} else 15
+        if done.returncode != 0 or len(out.read_text().splitlines()) != expected:
+            failures.append(f"{path.name}: exit {done.returncode}: {done.stderr.strip()[-200:]}")
+    assert not failures, "\n".join(failures)
