@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.batch import Annotator, BatchStats, JsonlWriter, MaskArchiveWriter, ProgressBar
     from edge.blazepose import EstimatorOptions, PoseEstimator
     from edge.silhouette import SilhouetteExtractor
-    from edge.sources import ImageFilesSource, open_source
+    from edge.sources import ImageFilesSource, PrefetchingSource, open_source
 
     if args.mask_every < 1:
         raise InputError(f"--mask-every must be at least 1, got {args.mask_every}")
@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-frames must be 0 (all) or more, got {args.max_frames}")
     if args.masks and args.no_segmentation:
         raise InputError("--masks needs the segmentation mask; drop --no-segmentation")
-    source = open_source(args.input)
-    images = isinstance(source, ImageFilesSource)
+    opened = open_source(args.input)
+    images = isinstance(opened, ImageFilesSource)
+    source = PrefetchingSource(opened)
     mask_max_side = args.mask_max_side
     if mask_max_side is None:
         mask_max_side = 0 if args.masks else 320
