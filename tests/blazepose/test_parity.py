@@ -23,6 +23,7 @@ import pytest
 
 from edge.blazepose import EstimatorOptions, PoseEstimator
 from edge.parity import ClipParity, compare, reference_pairs
+from edge.silhouette import SilhouetteExtractor
 
 REPO = Path(__file__).resolve().parents[2]
 NOISE_FLOOR = REPO / "tests" / "data" / "mediapipe_noise_floor.tsv"
@@ -50,10 +51,11 @@ def _frame_weighted(rows: list[ClipParity], attribute: str) -> float:
 def video_parity(shared: Path) -> list[ClipParity]:
     pairs = [p for p in reference_pairs(shared / "footage", shared / "reference") if not p[0].startswith("stills/")]
     estimator = PoseEstimator(EstimatorOptions(mask_max_side=320))
+    extractor = SilhouetteExtractor()
     rows = []
     for name, media, reference in pairs:
         estimator.reset()
-        rows.append(compare(estimator.estimate, media, reference, name, clock="mediapipe"))
+        rows.append(compare(estimator.estimate, media, reference, name, clock="mediapipe", silhouettes=extractor))
     _report("video", rows)
     return rows
 
@@ -70,6 +72,20 @@ def still_parity(shared: Path) -> list[ClipParity]:
 def noise_floor() -> dict[str, dict[str, float]]:
     with NOISE_FLOOR.open() as fh:
         return {row["clip"]: {k: float(v) for k, v in row.items() if k != "clip"} for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def test_ok__silhouettes_match_mediapipes_thresholded_masks(video_parity: list[ClipParity]) -> None:
+    """The silhouette (one person, holes filled) against MediaPipe's own mask thresholded at 0.5."""
+    assert _frame_weighted(video_parity, "silhouette_ious") >= IOU
+
+
+def test_ok__mask_of_the_tfjs_test_image_matches_tfjs_expectation(shared: Path) -> None:
+    """tfjs-models' pose-detection test (mediapipe runtime) requires IoU >= 0.88 with pose_segmentation.png."""
+    image = cv2.imread(str(shared / "footage" / "stills" / "tfjs_pose_warrior2_beach.jpg"))
+    expected = cv2.imread(str(shared / "annotations" / "tfjs_pose_detection" / "pose_segmentation.png"))[..., 0] > 127
+    pose = PoseEstimator(EstimatorOptions(static_image_mode=True)).estimate(image, 0.0)
+    ours = pose.mask >= 0.5
+    assert np.count_nonzero(ours & expected) / np.count_nonzero(ours | expected) >= 0.88
 
 
 def test_ok__stills_in_static_mode_match_mediapipe(still_parity: list[ClipParity]) -> None:
