@@ -34,7 +34,6 @@ from edge.pose import Pose
 from edge.silhouette import SilhouetteExtractor
 from edge.sources import iter_frames, open_source
 
-
 #: Seconds between frames in MediaPipe's legacy solution API, whatever the source's frame rate.
 MEDIAPIPE_FRAME_INTERVAL = 1 / 30
 
@@ -98,11 +97,13 @@ def normalized_landmark_error(
     return float(np.linalg.norm(ours_px - ref_px, axis=1).mean() / max(diagonal, 1e-9))
 
 
-def mask_iou(ours: npt.NDArray[np.float32], reference: npt.NDArray[np.uint8], threshold: float = 0.5) -> float:
+def mask_iou(
+    ours: npt.NDArray[np.float32], reference: npt.NDArray[np.uint8], threshold: float = 0.5
+) -> float:
     """IoU of a [0, 1] float mask (any size) and a 0..255 reference mask, at the reference's size."""
     height, width = reference.shape
     if ours.shape != reference.shape:
-        ours = cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA)
+        ours = np.asarray(cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA), np.float32)
     a = ours >= threshold
     b = reference >= round(threshold * 255)
     union = np.count_nonzero(a | b)
@@ -110,13 +111,15 @@ def mask_iou(ours: npt.NDArray[np.float32], reference: npt.NDArray[np.uint8], th
 
 
 def silhouette_iou(
-    extractor: SilhouetteExtractor, ours: npt.NDArray[np.float32], landmarks: npt.NDArray[np.floating],
+    extractor: SilhouetteExtractor,
+    ours: npt.NDArray[np.float32],
+    landmarks: npt.NDArray[np.floating],
     reference: npt.NDArray[np.uint8],
 ) -> float:
     """IoU of the silhouette made from our mask (at the reference's size) and the reference at 0.5."""
     height, width = reference.shape
     if ours.shape != reference.shape:
-        ours = cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA)
+        ours = np.asarray(cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA), np.float32)
     silhouette = extractor.extract(ours, landmarks)
     b = reference >= 128
     if silhouette is None:
@@ -159,20 +162,26 @@ def compare(
             if pose is None or not has_reference:
                 continue
             result.both += 1
-            result.landmark_errors.append(normalized_landmark_error(pose.landmarks, ref_landmarks, frame.size))
+            result.landmark_errors.append(
+                normalized_landmark_error(pose.landmarks, ref_landmarks, frame.size)
+            )
             result.world_errors.append(float(np.linalg.norm(pose.world - world[frame.index], axis=1).mean()))
             if frame.index in mask_index and pose.mask is not None:
                 reference_mask = ref["masks"][mask_index[frame.index]]
                 result.ious.append(mask_iou(pose.mask, reference_mask))
                 if silhouettes is not None:
-                    result.silhouette_ious.append(silhouette_iou(silhouettes, pose.mask, pose.landmarks, reference_mask))
+                    result.silhouette_ious.append(
+                        silhouette_iou(silhouettes, pose.mask, pose.landmarks, reference_mask)
+                    )
     finally:
         source.close()
     result.seconds = time.perf_counter() - start
     return result
 
 
-def reference_pairs(footage: Path, reference: Path, patterns: list[str] | None = None) -> list[tuple[str, Path, Path]]:
+def reference_pairs(
+    footage: Path, reference: Path, patterns: list[str] | None = None
+) -> list[tuple[str, Path, Path]]:
     """(name, media file, reference npz) for every file in ``footage`` that has a reference."""
     pairs = []
     for ref in sorted(reference.rglob("*.npz")):

@@ -107,7 +107,7 @@ class VideoFileSource:
             if self._index == 0:
                 raise InputError(f"{self.path}: not a video, or no frame could be decoded")
             return None
-        frame = Frame(_ensure_bgr(image), self._index, self._index / self._fps)
+        frame = Frame(_ensure_bgr(np.asarray(image, np.uint8)), self._index, self._index / self._fps)
         self._index += 1
         return frame
 

@@ -27,7 +27,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=["video", "static"], default="video")
     parser.add_argument("--footage", type=Path, default=SHARED / "footage")
     parser.add_argument("--reference", type=Path, default=SHARED / "reference")
@@ -56,7 +58,10 @@ def main() -> int:
     estimator = PoseEstimator(options)
     extractor = SilhouetteExtractor()
     rows = []
-    print(f"{'file':46s} {'frames':>6s} {'agree':>7s} {'lm err':>8s} {'world m':>8s} {'IoU':>7s} {'sil IoU':>7s} {'fps':>6s}")
+    print(
+        f"{'file':46s} {'frames':>6s} {'agree':>7s} {'lm err':>8s} {'world m':>8s} {'IoU':>7s} "
+        f"{'sil IoU':>7s} {'fps':>6s}"
+    )
     for name, media, reference in pairs:
         estimator.reset()
         result = compare(estimator.estimate, media, reference, name, clock=args.clock, silhouettes=extractor)
@@ -75,7 +80,8 @@ def main() -> int:
     agree = sum(int(r["agree"]) for r in rows)
     print(
         f"\n{len(rows)} files, {frames} frames: detection agreement {agree / frames:.4f}; landmark error "
-        f"mean {np.nanmean(errors):.5f}, worst {np.nanmax(errors):.5f}; mask IoU mean {np.nanmean(ious):.4f}, "
+        f"mean {np.nanmean(errors):.5f}, worst {np.nanmax(errors):.5f}; "
+        f"mask IoU mean {np.nanmean(ious):.4f}, "
         f"worst {np.nanmin(ious):.4f}; silhouette IoU mean {np.nanmean(silhouette_ious):.4f}"
     )
     if args.json:

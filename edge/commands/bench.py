@@ -40,14 +40,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("clips", nargs="*", type=Path, help=f"videos (default: {', '.join(DEFAULT_CLIPS)} from ../shared)")
+    parser.add_argument(
+        "clips", nargs="*", type=Path, help=f"videos (default: {', '.join(DEFAULT_CLIPS)} from ../shared)"
+    )
     parser.add_argument("--model", default="lite", choices=["lite", "full", "heavy"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-segmentation", action="store_true")
-    parser.add_argument("--mask-max-side", type=int, default=320, help="mask working resolution (0 = frame size)")
+    parser.add_argument(
+        "--mask-max-side", type=int, default=320, help="mask working resolution (0 = frame size)"
+    )
     parser.add_argument("--no-silhouette", action="store_true", help="leave the silhouette stage out")
-    parser.add_argument("--frames", type=int, default=0, help="stop after this many frames per clip (0 = all)")
-    parser.add_argument("--no-prefetch", action="store_true", help="decode on the pipeline's thread (no overlap)")
+    parser.add_argument(
+        "--frames", type=int, default=0, help="stop after this many frames per clip (0 = all)"
+    )
+    parser.add_argument(
+        "--no-prefetch", action="store_true", help="decode on the pipeline's thread (no overlap)"
+    )
     parser.add_argument(
         "--reference",
         default="auto",
@@ -70,7 +78,9 @@ def reference_python(choice: str) -> Path | None:
     if choice != "auto":
         python = Path(choice) / "bin" / "python"
         if not python.is_file():
-            raise InputError(f"--reference {choice}: no bin/python there (build it with ../shared/tools/ref_setup.sh)")
+            raise InputError(
+                f"--reference {choice}: no bin/python there (build it with ../shared/tools/ref_setup.sh)"
+            )
         return python
     venv = os.environ.get("EDGEREF") or str(Path(tempfile.gettempdir()) / "edgeref")
     python = Path(venv) / "bin" / "python"
@@ -176,13 +186,17 @@ def run_reference(python: Path, clip: Path, frames: int) -> dict[str, Any] | Non
 def print_report(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
     for row in rows:
         width, height = row["size"] or (0, 0)
-        print(f"\n{Path(row['clip']).name} ({width}x{height}, {row['frames']} frames, detector ran {row['detector_runs']}x)", file=out)
+        print(
+            f"\n{Path(row['clip']).name} ({width}x{height}, {row['frames']} frames, "
+            f"detector ran {row['detector_runs']}x)",
+            file=out,
+        )
         for stage, ms in row["stage_ms"].items():
             print(f"  {stage:16s} {ms:7.3f} ms/frame", file=out)
         print(f"  {'detector (per run)':16s} {row['detect_ms_per_run']:7.3f} ms", file=out)
         print(
-            f"  tracked frame {row['tracked_frame_ms']:.2f} ms = {row['tracked_over_invoke']:.2f} x raw landmark "
-            f"invoke ({row['invoke_limit_ms']:.2f} ms)",
+            f"  tracked frame {row['tracked_frame_ms']:.2f} ms = {row['tracked_over_invoke']:.2f} x "
+            f"raw landmark invoke ({row['invoke_limit_ms']:.2f} ms)",
             file=out,
         )
         print(
@@ -193,7 +207,11 @@ def print_report(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
         ref = row.get("mediapipe")
         if ref:
             rss = f"   peak RSS {ref['peak_rss_mb']:.0f} MB" if ref.get("peak_rss_mb") else ""
-            print(f"  MediaPipe      {ref['fps']:7.1f} fps{rss}   -> edge-pose is {row['fps'] / ref['fps']:.2f}x", file=out)
+            print(
+                f"  MediaPipe      {ref['fps']:7.1f} fps{rss}   "
+                f"-> edge-pose is {row['fps'] / ref['fps']:.2f}x",
+                file=out,
+            )
         else:
             print("  MediaPipe      not run (no reference build; see ../shared/tools/ref_setup.sh)", file=out)
 

@@ -28,23 +28,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("input", type=Path, help="video file, image file, or folder of images")
     parser.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write one JSON object per frame here")
-    parser.add_argument("--masks", type=Path, metavar="FILE.npz", help="write person masks (uint8 0..255) here")
-    parser.add_argument("--mask-every", type=int, default=1, metavar="N", help="masks of frames with frame %% N == 0")
-    parser.add_argument("--static", action="store_true", help="static-image mode: detect on every frame, no smoothing")
+    parser.add_argument(
+        "--masks", type=Path, metavar="FILE.npz", help="write person masks (uint8 0..255) here"
+    )
+    parser.add_argument(
+        "--mask-every", type=int, default=1, metavar="N", help="masks of frames with frame %% N == 0"
+    )
+    parser.add_argument(
+        "--static", action="store_true", help="static-image mode: detect on every frame, no smoothing"
+    )
     parser.add_argument("--no-segmentation", action="store_true", help="skip the person mask and silhouettes")
-    parser.add_argument("--model", choices=sorted(LANDMARK_MODELS), default="lite", help="landmark model (default lite)")
-    parser.add_argument("--annotate", type=Path, metavar="OUT.mp4", help="write the video with skeleton and silhouette")
+    parser.add_argument(
+        "--model", choices=sorted(LANDMARK_MODELS), default="lite", help="landmark model (default lite)"
+    )
+    parser.add_argument(
+        "--annotate", type=Path, metavar="OUT.mp4", help="write the video with skeleton and silhouette"
+    )
     parser.add_argument(
         "--mask-max-side",
         type=int,
         metavar="PX",
-        help="working resolution of the mask (long side; 0 = input size). Default: input size with --masks, else 320",
+        help="mask working resolution (long side; 0 = input size); input size with --masks, else 320",
     )
-    parser.add_argument("--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0 = all)")
+    parser.add_argument(
+        "--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0 = all)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     parser.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime"])
     progress = parser.add_mutually_exclusive_group()
-    progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
+    progress.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="always show progress"
+    )
     progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
     parser.set_defaults(func=run)
 
@@ -88,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     stats = BatchStats()
     start = time.perf_counter()
     try:
-        while (frame := source.read()) is not None and not (args.max_frames and stats.frames >= args.max_frames):
+        while (frame := source.read()) is not None and not (
+            args.max_frames and stats.frames >= args.max_frames
+        ):
             pose = estimator.process(frame)
             record: dict[str, Any] = {"frame": frame.index, "t": round(frame.timestamp, 4)}
             if images:

@@ -39,8 +39,17 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory, demo_clip: Path) -> Pat
 def processed(short_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("out")
     done = edge_pose(
-        "process", str(short_clip), "--out", str(out / "frames.jsonl"), "--masks", str(out / "masks.npz"),
-        "--mask-every", "5", "--annotate", str(out / "annotated.mp4"), "--no-progress",
+        "process",
+        str(short_clip),
+        "--out",
+        str(out / "frames.jsonl"),
+        "--masks",
+        str(out / "masks.npz"),
+        "--mask-every",
+        "5",
+        "--annotate",
+        str(out / "annotated.mp4"),
+        "--no-progress",
     )
     return {"done": done, "out": out}
 
@@ -100,7 +109,10 @@ def test_ok__folder_of_images_runs_in_static_mode_with_file_names(tmp_path: Path
     [
         (lambda tmp: tmp / "missing.mp4", "no such file or folder"),
         (lambda tmp: (tmp / "notes.txt").write_text("hello") and tmp / "notes.txt", "not a video"),
-        (lambda tmp: (tmp / "broken.jpg").write_bytes(b"\xff\xd8junk") and tmp / "broken.jpg", "cannot read as an image"),
+        (
+            lambda tmp: (tmp / "broken.jpg").write_bytes(b"\xff\xd8junk") and tmp / "broken.jpg",
+            "cannot read as an image",
+        ),
         (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "folder holds no images"),
     ],
 )
@@ -120,7 +132,11 @@ def test_fail__unwritable_output_is_reported_before_processing(tmp_path: Path, s
 
 
 def _footage(shared_dir: Path) -> list[Path]:
-    return sorted(p for p in (shared_dir / "footage").rglob("*") if p.is_file() and p.suffix.lower() in {".mp4", ".jpg", ".png"})
+    return sorted(
+        p
+        for p in (shared_dir / "footage").rglob("*")
+        if p.is_file() and p.suffix.lower() in {".mp4", ".jpg", ".png"}
+    )
 
 
 def test_ok__every_file_in_the_shared_footage_runs_cleanly(shared: Path, tmp_path: Path) -> None:
