@@ -252,17 +252,22 @@ class SignalCounter:
 
     def _close(self, u: float, t: float, rom: float) -> Cycle | None:
         spec, tune = self.spec, self.tuning
+        duration = t - self._depart_t
         if self._from_turn:
             # Begun at the turning point: a rep only if the turning point itself was seen (the body
             # stayed there a moment), not when the stream opens with the body already on its way
-            # back; and only half of it was seen, so half the shortest duration is enough.
-            complete = self._near_peak_t - self._depart_t >= tune.turn_dwell_s and (
-                t - self._depart_t >= tune.min_rep_s / 2
-            )
+            # back; only half of it was seen, so half the shortest duration is enough. Otherwise
+            # nothing was seen of an attempt: no event.
+            seen = self._near_peak_t - self._depart_t >= tune.turn_dwell_s
+            if not (seen and duration >= tune.min_rep_s / 2):
+                return None
+            complete = True
         else:
-            complete = self._reached and t - self._depart_t >= tune.min_rep_s
-        if not complete and rom < tune.partial_fraction * spec.min_rom:
-            return None
+            if duration < tune.min_rep_s:
+                return None  # faster than any repetition: a glitch
+            complete = self._reached
+            if not complete and rom < tune.partial_fraction * spec.min_rom:
+                return None
         if complete:
             self.count += 1
         return Cycle(

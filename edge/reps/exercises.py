@@ -133,120 +133,58 @@ _THIGH_PARALLEL = (_L.LEFT_HIP, _L.LEFT_KNEE, -10.0)
 def _curl(name: str, sides: Sides, summary: str) -> ExerciseSpec:
     return ExerciseSpec(
         name, summary, ELBOW, sides, UPRIGHT, "min", start_limit=120.0, turn_limit=95.0, min_rom=45.0,
-        phases=("down", "up"), first_half="concentric",
-        asymmetry_limit=30.0 if sides == "both" else None,
+        phases=("down", "up"), first_half="concentric", asymmetry_limit=30.0 if sides == "both" else None,
     )  # fmt: skip
 
 
+# Limits are degrees of the world-landmark angle. BlazePose's 3-D angles read a fully bent joint
+# some 20 degrees more open than it is (a push-up's bottom reads 85-120, a curl's top 55-80), so
+# the turning limits sit above the textbook joint angles.
 _SPECS: tuple[ExerciseSpec, ...] = (
     ExerciseSpec(
-        "squat",
-        "squat: knees bend to about parallel and straighten",
-        KNEE,
-        "both",
-        UPRIGHT,
-        "min",
-        start_limit=140.0,
-        turn_limit=110.0,
-        min_rom=40.0,
+        "squat", "squat: knees bend to about parallel and straighten",
+        KNEE, "both", UPRIGHT, "min", start_limit=140.0, turn_limit=110.0, min_rom=40.0,
         depth=_THIGH_PARALLEL,
     ),
     ExerciseSpec(
-        "lunge",
-        "forward, reverse or walking lunge: both knees bend in a split stance",
-        KNEE,
-        "both",
-        UPRIGHT,
-        "min",
-        start_limit=130.0,
-        turn_limit=105.0,
-        min_rom=35.0,
+        "lunge", "forward, reverse or walking lunge: both knees bend in a split stance",
+        KNEE, "both", UPRIGHT, "min", start_limit=130.0, turn_limit=105.0, min_rom=35.0,
         aliases=("walking_lunge", "forward_lunge"),
     ),
     ExerciseSpec(
-        "side_lunge",
-        "side lunge: one knee bends at a time, counted per side",
-        KNEE,
-        "each",
-        UPRIGHT,
-        "min",
-        start_limit=140.0,
-        turn_limit=115.0,
-        min_rom=35.0,
+        "side_lunge", "side lunge: one knee bends at a time, counted per side",
+        KNEE, "each", UPRIGHT, "min", start_limit=140.0, turn_limit=115.0, min_rom=35.0,
     ),
     ExerciseSpec(
-        "pushup",
-        "push-up (also incline and knee push-ups): elbows bend and straighten",
-        ELBOW,
-        "both",
-        PRONE,
-        "min",
-        start_limit=125.0,
-        turn_limit=120.0,
-        min_rom=30.0,
-        asymmetry_limit=30.0,
-        aliases=("push_up",),
+        "pushup", "push-up (also incline and knee push-ups): elbows bend and straighten",
+        ELBOW, "both", PRONE, "min", start_limit=130.0, turn_limit=125.0, min_rom=30.0,
+        asymmetry_limit=30.0, aliases=("push_up",),
     ),
     _curl("bicep_curl", "both", "bicep curl with both arms together"),
     _curl("bicep_curl_left", "left", "bicep curl, left arm only"),
     _curl("bicep_curl_right", "right", "bicep curl, right arm only"),
     _curl("bicep_curl_alternating", "each", "alternating bicep curls: each arm's curl counts"),
     ExerciseSpec(
-        "shoulder_press",
-        "overhead press: elbows straighten with the hands above the head",
-        ELBOW,
-        "both",
-        UPRIGHT,
-        "max",
-        start_limit=110.0,
-        turn_limit=135.0,
-        min_rom=40.0,
-        phases=("down", "up"),
-        first_half="concentric",
-        asymmetry_limit=30.0,
+        "shoulder_press", "overhead press: elbows straighten with the hands above the head",
+        ELBOW, "both", UPRIGHT, "max", start_limit=110.0, turn_limit=135.0, min_rom=40.0,
+        phases=("down", "up"), first_half="concentric", asymmetry_limit=30.0,
     ),
     ExerciseSpec(
-        "situp",
-        "sit-up or crunch: the torso lifts off the floor",
-        TORSO,
-        "both",
-        SUPINE,
-        "max",
-        start_limit=25.0,
-        turn_limit=5.0,
-        min_rom=6.0,
-        phases=("down", "up"),
-        first_half="concentric",
-        aliases=("crunch",),
+        "situp", "sit-up or crunch: the torso lifts off the floor",
+        TORSO, "both", SUPINE, "max", start_limit=25.0, turn_limit=5.0, min_rom=6.0,
+        phases=("down", "up"), first_half="concentric", aliases=("crunch",),
     ),
     ExerciseSpec(
-        "jumping_jack",
-        "jumping jack: arms swing up sideways and back down",
-        SHOULDER,
-        "both",
-        UPRIGHT,
-        "max",
-        start_limit=60.0,
-        turn_limit=80.0,
-        min_rom=45.0,
-        phases=("closed", "open"),
-        first_half="concentric",
+        "jumping_jack", "jumping jack: arms swing up sideways and back down",
+        SHOULDER, "both", UPRIGHT, "max", start_limit=60.0, turn_limit=80.0, min_rom=45.0,
+        phases=("closed", "open"), first_half="concentric",
     ),
     ExerciseSpec(
-        "front_raise",
-        "front raise: straight arms lift forward to shoulder height",
-        SHOULDER,
-        "both",
-        UPRIGHT,
-        "max",
-        start_limit=45.0,
-        turn_limit=70.0,
-        min_rom=40.0,
-        phases=("down", "up"),
-        first_half="concentric",
-        asymmetry_limit=30.0,
+        "front_raise", "front raise: straight arms lift forward to shoulder height",
+        SHOULDER, "both", UPRIGHT, "max", start_limit=45.0, turn_limit=70.0, min_rom=40.0,
+        phases=("down", "up"), first_half="concentric", asymmetry_limit=30.0,
     ),
-)
+)  # fmt: skip
 
 
 def validate_spec(spec: ExerciseSpec) -> list[str]:
@@ -266,10 +204,11 @@ def validate_spec(spec: ExerciseSpec) -> list[str]:
             problems.append(f"{where}: {label}={value} outside the signal's range {low}..{high}")
     if not 0.0 < spec.min_rom <= high - low:
         problems.append(f"{where}: min_rom must be positive degrees")
-    if spec.turn == "min" and spec.turn_limit >= spec.start_limit + spec.min_rom:
-        problems.append(f"{where}: turn_limit must lie below start_limit + min_rom for a minimum turn")
-    if spec.turn == "max" and spec.turn_limit <= spec.start_limit - spec.min_rom:
-        problems.append(f"{where}: turn_limit must lie above start_limit - min_rom for a maximum turn")
+    # A rep from the start limit must be able to reach the turning region within the range.
+    if spec.turn == "min" and min(spec.start_limit - spec.min_rom, spec.turn_limit) < low:
+        problems.append(f"{where}: no rep can start at start_limit, move min_rom down and pass turn_limit")
+    if spec.turn == "max" and max(spec.start_limit + spec.min_rom, spec.turn_limit) > high:
+        problems.append(f"{where}: no rep can start at start_limit, move min_rom up and pass turn_limit")
     if len(set(spec.phases)) != 2 or "idle" in spec.phases:
         problems.append(f"{where}: phases must be two distinct names other than 'idle'")
     if spec.asymmetry_limit is not None and spec.sides != "both":

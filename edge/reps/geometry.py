@@ -18,6 +18,7 @@ Angles are in degrees. NaN coordinates (no pose) give NaN results, never an exce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,9 @@ import numpy.typing as npt
 from edge.landmarks import PoseLandmark
 
 FloatArray = npt.NDArray[np.floating[Any]]
+
+#: The body's own (right, up, forward) unit axes, each (..., 3); see ``body_axes``.
+Axes = tuple[FloatArray, FloatArray, FloatArray]
 
 _L = PoseLandmark
 _EPS = 1e-9
@@ -51,7 +55,7 @@ def _cross(u: FloatArray, v: FloatArray) -> FloatArray:
 
 
 def _angle_between(u: FloatArray, v: FloatArray) -> FloatArray:
-    cos = np.sum(u * v, axis=-1) / (_norm(u) * _norm(v) + _EPS)
+    cos = np.sum(u * v, axis=-1) / np.maximum(_norm(u) * _norm(v), _EPS)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
@@ -72,6 +76,23 @@ def joint_angle(points: FloatArray, a: PoseLandmark, b: PoseLandmark, c: PoseLan
     """
     vertex = _at(points, b)
     return _angle_between(_at(points, a) - vertex, _at(points, c) - vertex)
+
+
+def joint_angles(
+    points: FloatArray, triples: Sequence[tuple[PoseLandmark, PoseLandmark, PoseLandmark]]
+) -> FloatArray:
+    """Many ``joint_angle``s at once (one vectorised pass): (..., len(triples)) degrees."""
+    idx = np.asarray(triples, dtype=np.intp).reshape(-1, 3)
+    pts = np.asarray(points, np.float64)
+    vertex = pts[..., idx[:, 1], :]
+    return _angle_between(pts[..., idx[:, 0], :] - vertex, pts[..., idx[:, 2], :] - vertex)
+
+
+def segment_elevations(points: FloatArray, pairs: Sequence[tuple[PoseLandmark, PoseLandmark]]) -> FloatArray:
+    """Many ``segment_elevation``s at once: (..., len(pairs)) degrees."""
+    idx = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    pts = np.asarray(points, np.float64)
+    return _elevation(pts[..., idx[:, 1], :] - pts[..., idx[:, 0], :])
 
 
 def segment_elevation(points: FloatArray, start: PoseLandmark, end: PoseLandmark) -> FloatArray:
@@ -95,7 +116,7 @@ def torso_inclination(points: FloatArray) -> FloatArray:
     return _elevation(shoulders - hips)
 
 
-def body_axes(points: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def body_axes(points: FloatArray) -> Axes:
     """The body's own unit axes: (right, up, forward), each (..., 3).
 
     ``right`` points from the left to the right shoulder and hip, ``up`` from the hips' midpoint
@@ -115,14 +136,19 @@ def body_axes(points: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     )
 
 
-def chest_elevation(points: FloatArray) -> FloatArray:
+def chest_elevation(points: FloatArray, axes: Axes | None = None) -> FloatArray:
     """Elevation of the direction the chest faces (the body's forward axis) above the horizontal.
+
+    Args:
+        points: (..., 33, 3) world landmarks.
+        axes: ``body_axes(points)`` if already computed (this and the next functions accept it
+            to save work when several are needed for one pose).
 
     Returns:
         (...) degrees: about 90 lying on the back, -90 face down (plank, push-up), about 0 upright
         (negative when bending forward).
     """
-    _, _, forward = body_axes(points)
+    _, _, forward = axes if axes is not None else body_axes(points)
     return _elevation(forward)
 
 
@@ -145,7 +171,9 @@ def wrist_height(
     return rise / (arm_length(points, shoulder, elbow, wrist) + _EPS)
 
 
-def arm_forwardness(points: FloatArray, shoulder: PoseLandmark, elbow: PoseLandmark) -> FloatArray:
+def arm_forwardness(
+    points: FloatArray, shoulder: PoseLandmark, elbow: PoseLandmark, axes: Axes | None = None
+) -> FloatArray:
     """Share of the upper arm's direction that points forward rather than sideways.
 
     Returns:
@@ -153,7 +181,7 @@ def arm_forwardness(points: FloatArray, shoulder: PoseLandmark, elbow: PoseLandm
         straight to the side (jumping jack, lateral raise); ``|f| / (|f| + |s|)`` of the upper arm's
         forward and sideways components in the body's own axes.
     """
-    right, _, forward = body_axes(points)
+    right, _, forward = axes if axes is not None else body_axes(points)
     arm = _at(points, elbow) - _at(points, shoulder)
     f = np.abs(np.sum(arm * forward, axis=-1))
     s = np.abs(np.sum(arm * right, axis=-1))
@@ -180,14 +208,14 @@ def leg_length(points: FloatArray) -> FloatArray:
     return (lengths[0] + lengths[1]) / 2.0
 
 
-def feet_spread(points: FloatArray) -> tuple[FloatArray, FloatArray]:
+def feet_spread(points: FloatArray, axes: Axes | None = None) -> tuple[FloatArray, FloatArray]:
     """Distance between the ankles along the body's sideways and forward axes, in leg lengths.
 
     Returns:
         (sideways, forward), each (...) >= 0: about (0.2, 0) standing, sideways grows in a
         jumping jack or side lunge, forward grows in a (walking) lunge's split stance.
     """
-    right, _, forward = body_axes(points)
+    right, _, forward = axes if axes is not None else body_axes(points)
     gap = _at(points, _L.RIGHT_ANKLE) - _at(points, _L.LEFT_ANKLE)
     legs = leg_length(points) + _EPS
     return np.abs(np.sum(gap * right, axis=-1)) / legs, np.abs(np.sum(gap * forward, axis=-1)) / legs

@@ -42,7 +42,7 @@ import numpy as np
 
 from edge.landmarks import PoseLandmark
 from edge.reps import geometry
-from edge.reps.exercises import UPRIGHT
+from edge.reps.exercises import EXERCISES, UPRIGHT
 from edge.reps.signals import Measures
 
 _L = PoseLandmark
@@ -69,11 +69,11 @@ MIN_SHARE = 0.5
 #: Upright: torso at least this far above the horizontal, degrees (a deep squat leans to ~45, an
 #: incline bench reclines to ~35); the counter's ``UPRIGHT`` posture.
 UPRIGHT_TORSO = UPRIGHT.torso[0]
-#: Supine: at some point (95th percentile) the chest faces at least this far up, degrees...
+#: Supine: at some point (for two frames) the chest faces at least this far up, degrees...
 SUPINE_CHEST = 45.0
-#: ...and the torso lies at most this far above the horizontal (5th percentile), degrees (an
-#: incline bench reclines the chest as far, but the torso stays at ~45).
-LYING_TORSO = 30.0
+#: ...and the torso lies at most this far above the horizontal (for two frames), degrees: the
+#: sit-up's start position (an incline bench reclines the chest as far, the torso stays at 30-45).
+LYING_TORSO = EXERCISES["situp"].start_limit
 #: Prone: even at its highest (90th percentile) the chest faces at least this far down, degrees.
 PRONE_CHEST = -25.0
 #: Split stance: feet this far apart front-to-back at the bottom of a rep, in leg lengths.
@@ -136,7 +136,7 @@ def frame_features(m: Measures) -> np.ndarray:
         elbows.append(m.value("joint_angle", (shoulder, elbow, wrist)))
         shoulders.append(m.value("joint_angle", (hip, shoulder, elbow)))
         wrists.append(float(geometry.wrist_height(world, shoulder, elbow, wrist)))
-        forwards.append(float(geometry.arm_forwardness(world, shoulder, elbow)))
+        forwards.append(float(geometry.arm_forwardness(world, shoulder, elbow, m.axes)))
     if elbows:
         out[_IDX["elbow"]] = sum(elbows) / len(elbows)
         out[_IDX["shoulder"]] = sum(shoulders) / len(shoulders)
@@ -145,7 +145,7 @@ def frame_features(m: Measures) -> np.ndarray:
     out[_IDX["torso"]] = m.torso
     out[_IDX["chest"]] = m.chest
     if np.min(m.visibilities(_FEET)) >= floor:
-        side, front = geometry.feet_spread(world)
+        side, front = geometry.feet_spread(world, m.axes)
         out[_IDX["feet_side"]], out[_IDX["feet_forward"]] = float(side), float(front)
     return out
 
@@ -157,9 +157,9 @@ class Summary:
     Attributes:
         shares: range of motion of each family (legs, elbows, arms, trunk) over its typical range.
         torso: median torso elevation.
-        torso_low: 5th percentile of the torso elevation (lowest, spikes aside).
+        torso_low: lowest torso elevation held for two frames in a row.
         chest_high: 90th percentile of the chest's elevation (highest, most of the time).
-        chest_top: 95th percentile of the chest's elevation (highest, spikes aside).
+        chest_top: highest chest elevation held for two frames in a row.
         wrist_top: 90th percentile of the highest wrist's height above its shoulder, arm lengths.
         forward_raised: median forward share of the upper arms while raised (shoulder angle > 45).
         feet_side_rom: range of the feet's sideways distance, leg lengths.
@@ -188,6 +188,15 @@ def _rom(values: np.ndarray) -> float:
     return float(hi - lo)
 
 
+def _extremes(values: np.ndarray) -> tuple[float, float]:
+    """Lowest and highest value held for at least two frames in a row (single-frame spikes aside)."""
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return math.nan, math.nan
+    held = np.sort(np.stack((values[:-1], values[1:])), axis=0)  # pairs of consecutive frames
+    return float(held[1].min()), float(held[0].max())
+
+
 def _pct(values: np.ndarray, q: float) -> float:
     values = values[np.isfinite(values)]
     return float(np.percentile(values, q)) if values.size else math.nan
@@ -211,9 +220,9 @@ def summarize(rows: np.ndarray) -> Summary:
     return Summary(
         shares=shares,
         torso=_pct(col["torso"], 50),
-        torso_low=_pct(col["torso"], 5),
+        torso_low=_extremes(col["torso"])[0],
         chest_high=_pct(col["chest"], 90),
-        chest_top=_pct(col["chest"], 95),
+        chest_top=_extremes(col["chest"])[1],
         wrist_top=_pct(col["wrist"], 90),
         forward_raised=_pct(raised, 50),
         feet_side_rom=_rom(col["feet_side"]),

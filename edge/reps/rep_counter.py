@@ -1,23 +1,27 @@
 """``RepCounter``: the one object the pipeline talks to, per person stream.
 
 ``RepCounter("squat")`` counts squats. ``RepCounter("auto")`` (the default) runs a tracker per
-candidate exercise (``AUTO_CANDIDATES``) side by side, accepts a candidate's repetition only when
-``edge.reps.recognizer.classify`` says the body moved that way over the rep's time span, and
-reports the exercise it has settled on:
+candidate exercise (``AUTO_CANDIDATES``) side by side. Each tracker reports the cycles of its own
+signal; ``edge.reps.recognizer.classify`` judges from the whole body whether a cycle is that
+exercise's movement:
 
-* the first accepted repetition names the exercise (``exercise`` is None until then);
-* after that, repetitions of another exercise switch to it only when ``SWITCH_REPS`` of them come
-  in a row; the count then restarts with those repetitions, so a set started before the switch
-  was recognised is counted in full;
-* a cycle of the exercise followed counts unless the body clearly did another family's movement;
-* after that, ``SWITCH_REPS`` consecutive movements that clearly are another exercise switch to
-  it; the count then restarts with that exercise's cycles among them, so a set whose first reps
-  came before the switch was recognised is counted in full (their events come late, one per
-  frame on the following frames, with their true start and end times);
-* a cycle of the same kind seen by a twin tracker (squat and lunge both follow the knee) counts
-  once: a cycle overlapping an accepted one by more than half its duration is the same one.
-  Trackers following the same angle the other way (curl and press both follow the elbow) see
-  the same movement half a cycle apart; those cycles count only for their own exercise.
+* the first cycle whose tracker's exercise the recognizer confirms names the exercise
+  (``exercise`` is None until then) and counts 1;
+* after that, a cycle of the exercise followed counts unless the body clearly did another
+  family's movement (no evidence, or a leg out of view, keeps the count going);
+* ``SWITCH_REPS`` consecutive movements that clearly are another exercise switch to it; the
+  count then restarts with that exercise's cycles among them, so a set whose first reps came
+  before the switch was recognised is counted in full (their events come late, one per frame on
+  the following frames, with their true start and end times);
+* a cycle of the same kind seen by a twin tracker (squat and lunge both follow the knee closing)
+  counts once: a cycle overlapping an accepted one by more than half its duration is the same.
+  Trackers following one angle the other way (curl and press both follow the elbow) see a movement
+  half a cycle apart; their cycles count only for their own exercise, when the body confirms it.
+
+A cycle is judged with some context: from its start position (a quarter of its duration before
+it left), and from the start of a longer rep of another tracker still under way that encloses it
+(at most one duration earlier), so that hands moving at the bottom of a squat belong to the squat
+and elbows flapping at the top of a sit-up to the sit-up.
 """
 
 from __future__ import annotations
@@ -158,11 +162,9 @@ class RepCounter:
         if self._overlaps_accepted(event):
             return  # the same cycle, already seen by a twin tracker (squat and lunge)
         assert self._history is not None
-        # Judge the movement with the context of a rep under way that encloses this one, back to
-        # one rep duration earlier: the hands moving at the bottom of a squat belong to the squat,
-        # the elbows flapping at the top of a sit-up to the sit-up.
+        # Context: the start position, and an enclosing rep under way (module docstring).
         starts = [tr.rep_start for n, tr in self._trackers.items() if n != name and tr.rep_start is not None]
-        begin = max(min([event.start, *starts]), event.start - event.duration)
+        begin = max(min([event.start - 0.25 * event.duration, *starts]), event.start - event.duration)
         summary = self._history.summary(begin, event.end)
         if summary is None:
             return

@@ -26,7 +26,7 @@ import numpy as np
 from edge.landmarks import PoseLandmark
 from edge.pose import VISIBILITY, Pose
 from edge.reps import geometry
-from edge.reps.exercises import Posture, Signal
+from edge.reps.exercises import EXERCISES, Posture, Signal
 
 
 def right_twin(landmark: PoseLandmark) -> PoseLandmark:
@@ -82,6 +82,23 @@ def combine(left: SideReading, right: SideReading) -> tuple[float, str]:
 _NO_READING = SideReading(math.nan, 0.0)
 
 
+def _batch() -> tuple[tuple[tuple[PoseLandmark, ...], ...], tuple[tuple[PoseLandmark, ...], ...]]:
+    """Every joint angle and segment elevation the exercises measure, both sides."""
+    angles: set[tuple[PoseLandmark, ...]] = set()
+    elevations: set[tuple[PoseLandmark, ...]] = set()
+    for spec in EXERCISES.values():
+        for side in ("left", "right"):
+            lms = side_landmarks(spec.signal.landmarks, side)
+            (angles if spec.signal.kind == "joint_angle" else elevations).add(lms)
+            if spec.depth is not None:
+                elevations.add(side_landmarks(spec.depth[:2], side))
+    return tuple(sorted(angles)), tuple(sorted(elevations))
+
+
+#: Computed together in one vectorised pass per pose, the first time any of them is asked for.
+_ANGLES, _ELEVATIONS = _batch()
+
+
 class Measures:
     """Everything the rep counter measures on one pose, each computed on first use.
 
@@ -104,6 +121,7 @@ class Measures:
         self._readings: dict[tuple[Signal, str], SideReading] = {}
         self._torso: float | None = None
         self._chest: float | None = None
+        self._axes: geometry.Axes | None = None
 
     @property
     def valid(self) -> bool:
@@ -116,7 +134,24 @@ class Measures:
             return math.nan
         key = (kind, landmarks)
         if key not in self._values:
-            self._values[key] = measure(self.world, kind, landmarks)
+            if (
+                kind == "joint_angle"
+                and landmarks in _ANGLES
+                and ("joint_angle", _ANGLES[0]) not in self._values
+            ):
+                values = geometry.joint_angles(self.world, _ANGLES)  # type: ignore[arg-type]
+                self._values.update(zip((("joint_angle", a) for a in _ANGLES), values.tolist(), strict=True))
+            elif (
+                kind == "elevation"
+                and landmarks in _ELEVATIONS
+                and ("elevation", _ELEVATIONS[0]) not in self._values
+            ):
+                values = geometry.segment_elevations(self.world, _ELEVATIONS)  # type: ignore[arg-type]
+                self._values.update(
+                    zip((("elevation", e) for e in _ELEVATIONS), values.tolist(), strict=True)
+                )
+            if key not in self._values:
+                self._values[key] = measure(self.world, kind, landmarks)
         return self._values[key]
 
     def visibilities(self, landmarks: tuple[PoseLandmark, ...]) -> np.ndarray:
@@ -146,10 +181,20 @@ class Measures:
         return self._torso
 
     @property
+    def axes(self) -> geometry.Axes:
+        """``geometry.body_axes`` of this pose (NaN without a pose)."""
+        if self._axes is None:
+            world = self.world if self.world is not None else np.full((33, 3), np.nan)
+            self._axes = geometry.body_axes(world)
+        return self._axes
+
+    @property
     def chest(self) -> float:
         """Elevation of the direction the chest faces, degrees (``geometry.chest_elevation``)."""
         if self._chest is None:
-            self._chest = math.nan if self.world is None else float(geometry.chest_elevation(self.world))
+            self._chest = (
+                math.nan if self.world is None else float(geometry.chest_elevation(self.world, self.axes))
+            )
         return self._chest
 
     def in_posture(self, posture: Posture) -> bool:
