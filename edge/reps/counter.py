@@ -8,7 +8,9 @@ The machine, written for a turning point that is a minimum (the counter flips th
 maximum):
 
 * ``idle``: nothing to follow yet. The first usable value on the start side of ``start_limit``
-  becomes the start position.
+  becomes the start position. A first value already past ``turn_limit`` (the stream opens at the
+  bottom) starts a rep "from the turn", counted on the way back only if the body stays near the
+  turning point for ``turn_dwell_s`` first (``count_from_turn``).
 * start phase (e.g. ``"up"``): the start level is the lowest-effort value seen there (the highest
   knee angle while standing). The rep begins when the signal moves ``leave_fraction * min_rom``
   away from it.
@@ -16,8 +18,10 @@ maximum):
   away from the start level, the phase becomes the turning phase (e.g. ``"down"``). Lingering
   there, or wobbling by less than the return criterion, changes nothing.
 * the cycle ends when the signal is back within ``return_fraction`` of the rep's range from its
-  start level. It is a complete rep if it reached the turning phase and lasted at least
-  ``min_rep_s``; a partial one if it moved at least ``partial_fraction * min_rom``; else noise.
+  start level: that frame is the rep's ``end`` (the body still has the last quarter of the way to
+  go, typically 0.2-0.5 s). It is a complete rep if it reached the turning phase; a partial one
+  if it moved at least ``partial_fraction * min_rom``; noise otherwise, and always when faster
+  than ``min_rep_s``.
 
 Hysteresis comes from the distance between leaving (``leave_fraction``) and coming back
 (``return_fraction`` of the actual range), so noise smaller than either never makes a cycle, and
@@ -66,7 +70,7 @@ class Tuning:
     smoothing_s: float = 0.1
     leave_fraction: float = 0.25
     return_fraction: float = 0.25
-    partial_fraction: float = 0.5
+    partial_fraction: float = 0.75
     min_rep_s: float = 0.4
     max_rep_s: float = 15.0
     max_gap_s: float = 1.0

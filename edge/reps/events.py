@@ -19,9 +19,11 @@ class RepEvent:
         exercise: the exercise's name, e.g. ``"squat"``.
         side: which side was measured: ``"both"``, ``"left"`` or ``"right"``.
         start: when the body left the start position.
-        end: when it was back at the start position (the frame the rep was counted).
+        end: the frame the rep was counted: back within a quarter of its range from the start
+            position (the last quarter of the way, typically 0.2-0.5 s, is not included).
         duration: ``end - start``.
-        concentric: time of the lifting half (standing up in a squat, curling up in a curl).
+        concentric: time of the lifting half (standing up in a squat, curling up in a curl),
+            from or to the turning point (the frame furthest from the start).
         eccentric: time of the lowering half.
         rom_min: the signal's smallest value during the rep.
         rom_max: its largest value; ``rom_max - rom_min`` is the range of motion.

@@ -6,13 +6,14 @@ visible sides averaged) or each side separately (alternating movements, one rep 
 
 A repetition leaves the *start position*, passes its *turning point* and comes back:
 
-* ``start_limit``: a set can only begin with the signal on the start side of this value (a squat
-  starts standing, knee angle >= 140), so a clip that opens at the bottom of a squat does not
-  count the first rise.
+* ``start_limit``: the counter starts following a set when the signal is on the start side of
+  this value (a squat starts standing, knee angle >= 140). A stream that opens at the turning
+  point instead counts its way back only if the body is seen there a moment
+  (``Tuning.count_from_turn``), as a human counter would.
 * ``turn_limit`` and ``min_rom``: a rep counts only if it passes ``turn_limit`` (the depth that
   makes it a rep: knee angle <= 110) and moves at least ``min_rom`` degrees from where it started.
-  A rep that moved at least half of ``min_rom`` but missed either is reported as partial and not
-  counted.
+  One that moved at least three quarters of ``min_rom`` but missed either is reported as partial
+  and not counted.
 * ``turn`` says whether the turning point is a minimum (squat: the knee closes) or a maximum
   (shoulder press: the elbow opens) of the signal.
 

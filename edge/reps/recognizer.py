@@ -11,20 +11,18 @@ model is fit to clips, and every threshold is a named constant with its physical
 2. Upright (torso at least ``UPRIGHT_TORSO`` above the horizontal): which part of the body does
    the work. Each family's range of motion is divided by that of a typical rep (``TYPICAL_ROM``).
    The legs win when they bend at least ``MIN_SHARE`` of a squat and the arms do not move more
-   than twice as much (a squatting person's arms may hold a bar, reach forward for balance or
+   than ``LEG_PRIORITY`` times as much (a squatting person's arms may hold a bar, reach forward for balance or
    press a landmine; their legs are what works). Otherwise arms swinging at the shoulder with
    the feet jumping apart, or with straight elbows (``arms``: the elbow angle stays within
    ``STRAIGHT_ARM_ROM``), or bending elbows (``elbows``).
 3. Within a family, the shape of the movement: ``side_lunge`` when at the bottom one knee is
    bent far more than the other, ``lunge`` when the feet are split front-to-back, else
    ``squat``; ``shoulder_press`` when the hands rise above the shoulders by ``PRESS_WRIST`` arm
-   lengths, else ``bicep_curl``. Arms swinging while the feet
-   jump apart are a ``jumping_jack`` (bent elbows included); straight arms rising forward a
-   ``front_raise``; straight arms rising sideways with the feet seen still, a lateral raise, which
-   is not supported.
-   When the deciding body part is not seen, the verdict is the family's default member and
-   marked uncertain (a squat, unless split feet are seen); the counter then keeps the exercise
-   of that family it already follows.
+   lengths, else ``bicep_curl``; arms swinging while the feet jump apart are a ``jumping_jack``
+   (bent elbows included), straight arms rising forward a ``front_raise``, straight arms rising
+   sideways with the feet seen still a lateral raise (not supported). When the deciding body
+   part is not seen, the verdict is the family's default member, marked uncertain (a squat
+   unless split feet are seen), and the counter keeps the exercise of that family it follows.
 
 Features use only body parts whose every landmark the model sees (visibility at least the
 counter's floor): telling exercises apart needs firmer evidence than counting a known one, and a
@@ -63,9 +61,11 @@ FEATURES: tuple[str, ...] = (
 _IDX = {name: i for i, name in enumerate(FEATURES)}
 
 #: Range of motion of a typical repetition of each movement family, degrees.
-TYPICAL_ROM = {"legs": 90.0, "elbows": 80.0, "arms": 90.0, "trunk": 60.0}
+TYPICAL_ROM = {"legs": 90.0, "elbows": 80.0, "arms": 90.0}
 #: A family whose range is below this share of its typical range did not move (legs: 45 degrees).
 MIN_SHARE = 0.5
+#: The legs' share counts this many times the arms' when both move (a squat with busy arms).
+LEG_PRIORITY = 2.0
 #: Upright: torso at least this far above the horizontal, degrees (a deep squat leans to ~45, an
 #: incline bench reclines to ~35); the counter's ``UPRIGHT`` posture.
 UPRIGHT_TORSO = UPRIGHT.torso[0]
@@ -155,14 +155,15 @@ class Summary:
     """What a stretch of frames (one repetition) looked like; degrees unless noted.
 
     Attributes:
-        shares: range of motion of each family (legs, elbows, arms, trunk) over its typical range.
+        shares: range of motion of the legs (knee angle), elbows (elbow angle) and arms (shoulder
+            angle) over a typical rep's (``TYPICAL_ROM``).
         torso: median torso elevation.
         torso_low: lowest torso elevation held for two frames in a row.
         chest_high: 90th percentile of the chest's elevation (highest, most of the time).
         chest_top: highest chest elevation held for two frames in a row.
         wrist_top: 90th percentile of the highest wrist's height above its shoulder, arm lengths.
         forward_raised: median forward share of the upper arms while raised (shoulder angle > 45).
-        feet_side_rom: range of the feet's sideways distance, leg lengths.
+        feet_side_rom: range of the feet's sideways distance, leg lengths (NaN if unseen).
         feet_forward_bottom: median front-to-back distance of the feet at the bottom of the
             legs' movement (knee angle in its deepest third), leg lengths; NaN if unseen there.
         knee_gap_bottom: median difference between the knee angles there, degrees.
@@ -181,9 +182,10 @@ class Summary:
 
 
 def _rom(values: np.ndarray) -> float:
+    """Range (5th to 95th percentile) of the finite values, NaN with fewer than two."""
     values = values[np.isfinite(values)]
     if values.size < 2:
-        return 0.0
+        return math.nan
     lo, hi = np.percentile(values, [5, 95])
     return float(hi - lo)
 
@@ -205,11 +207,10 @@ def _pct(values: np.ndarray, q: float) -> float:
 def summarize(rows: np.ndarray) -> Summary:
     """Summarise (N, len(FEATURES)) per-frame features of one repetition."""
     col = {name: rows[:, i] for name, i in _IDX.items()}
-    shares = {
-        "legs": _rom(col["knee"]) / TYPICAL_ROM["legs"],
-        "elbows": _rom(col["elbow"]) / TYPICAL_ROM["elbows"],
-        "arms": _rom(col["shoulder"]) / TYPICAL_ROM["arms"],
-        "trunk": _rom(col["torso"]) / TYPICAL_ROM["trunk"],
+    shares = {  # a body part not seen did not (visibly) move
+        "legs": np.nan_to_num(_rom(col["knee"])) / TYPICAL_ROM["legs"],
+        "elbows": np.nan_to_num(_rom(col["elbow"])) / TYPICAL_ROM["elbows"],
+        "arms": np.nan_to_num(_rom(col["shoulder"])) / TYPICAL_ROM["arms"],
     }
     raised = col["forward"][np.nan_to_num(col["shoulder"]) > 45.0]
     knee = col["knee"]
@@ -259,7 +260,7 @@ def classify(s: Summary) -> Verdict:
     if not s.torso >= UPRIGHT_TORSO:
         return _NONE
     legs, elbows, arms = s.shares["legs"], s.shares["elbows"], s.shares["arms"]
-    if legs >= MIN_SHARE and 2.0 * legs >= max(elbows, arms):
+    if legs >= MIN_SHARE and LEG_PRIORITY * legs >= max(elbows, arms):
         if s.knee_gap_bottom >= SIDE_LUNGE_GAP:
             return Verdict("legs", "side_lunge")
         if math.isnan(s.feet_forward_bottom):

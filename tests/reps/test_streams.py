@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +102,33 @@ def test_ok__table_round_trip_and_scores(tmp_path: Path) -> None:
     assert s.exact == {"explicit": 1, "explicit_mirrored": 2, "auto": 2, "auto_mirrored": 1}
     assert s.within_one["auto_mirrored"] == 2
     assert (s.recognised, s.recognised_mirrored) == (1, 2)
+
+
+def test_ok__accuracy_tool_reads_pipeline_jsonl(tmp_path: Path) -> None:
+    """Prevents the measuring tool from breaking on the pipeline's own output format."""
+    from .synthetic import cycle, stream
+
+    frames = stream(lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t)), 4.2)
+    clip_dir = tmp_path / "squat"
+    clip_dir.mkdir()
+    with (clip_dir / "mine.jsonl").open("w", encoding="utf-8") as handle:
+        for i, (pose, t) in enumerate(frames):
+            handle.write(json.dumps({"frame": i, "t": t, "pose": pose.to_json() if pose else None}) + "\n")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "rep_accuracy.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--jsonl",
+            str(tmp_path),
+            "--events",
+            "squat/mine.mp4",
+            "--exercise",
+            "squat",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "'index': 2" in done.stdout
+    assert "final: {'exercise': 'squat', 'count': 2, 'phase': 'up'}" in done.stdout
