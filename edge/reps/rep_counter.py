@@ -93,6 +93,7 @@ class RepCounter:
         # Consecutive evidence for another exercise: (its name, its own cycle or None).
         self._streak: list[tuple[str, RepEvent | None]] = []
         self._accepted: deque[tuple[float, float]] = deque(maxlen=8)
+        self._last_t: float | None = None
         if name == AUTO:
             self._trackers = {n: ExerciseTracker(EXERCISES[n], self.tuning) for n in AUTO_CANDIDATES}
             self._history: FeatureHistory | None = FeatureHistory(self.tuning.max_rep_s + 1.0)
@@ -137,7 +138,13 @@ class RepCounter:
         Returns:
             The repetition that ended on this frame (complete, or partial with ``partial=True``),
             else None. Should two end on one frame, the second comes with the next frame.
+
+        A timestamp earlier than the previous one (a looped file starting over) drops the rep in
+        progress; the count stays.
         """
+        if self._last_t is not None and t < self._last_t:
+            self._rewind()
+        self._last_t = t
         measures = Measures(pose, self.tuning.visibility_floor)
         if self._history is not None:
             self._history.add(measures, t)
@@ -148,6 +155,14 @@ class RepCounter:
                 else:
                     self._on_candidate(name, event)
         return self._queue.popleft() if self._queue else None
+
+    def _rewind(self) -> None:
+        for tracker in self._trackers.values():
+            tracker.restart()
+        if self._history is not None:
+            self._history.clear()
+        self._accepted.clear()
+        self._streak.clear()
 
     def _on_explicit(self, event: RepEvent) -> None:
         if not event.partial:

@@ -70,6 +70,11 @@ class ExerciseTracker:
         """Count back to zero and forget the rep in progress."""
         for counter in self._counters.values():
             counter.count = 0
+        self.restart()
+
+    def restart(self) -> None:
+        """Forget the rep in progress and the recent history, keeping the count."""
+        for counter in self._counters.values():
             counter.reset()
         self._history.clear()
 

@@ -277,3 +277,41 @@ def _sit_up(t: float):  # type: ignore[no-untyped-def]
     upper[:23] = True
     w[upper] = (w[upper] - hips) @ _rot_x(lift).T + hips
     return w.astype(np.float32)
+
+
+def _rot_y(deg: float) -> np.ndarray:
+    a = np.radians(deg)
+    return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
+
+@pytest.mark.parametrize("yaw", [0.0, 60.0, 90.0, 180.0, 270.0])
+@pytest.mark.parametrize(
+    ("name", "make"), [("squat", SQUATS), ("bicep_curl", CURLS), ("jumping_jack", _jumping_jack)]
+)
+def test_ok__any_camera_side_counts_and_recognises_alike(yaw: float, name: str, make) -> None:  # type: ignore[no-untyped-def]
+    """Prevents a view dependence: the same movement seen from the front, side or back counts the
+    same (world landmarks turn with the body around the vertical axis)."""
+    frames = stream(lambda t: (make(t) @ _rot_y(yaw).T).astype(np.float32), 6.2)
+    assert feed_count(name, frames) == (4 if name == "jumping_jack" else 3)
+    counter = _auto(frames)
+    assert (counter.exercise, counter.count) == (name, 4 if name == "jumping_jack" else 3)
+
+
+def test_ok__person_entering_and_leaving() -> None:
+    """Prevents counting while nobody is there, and keeps the set of someone who walks in and out."""
+    empty = [(None, i / 30) for i in range(60)]
+    squats = [(p, t + 2.0) for p, t in stream(SQUATS, 4.2)]
+    gone = [(None, 6.3 + i / 30) for i in range(60)]
+    counter = RepCounter("squat")
+    feed(counter, empty)
+    assert counter.phase == "idle"
+    feed(counter, squats + gone)
+    assert counter.snapshot() == {"exercise": "squat", "count": 2, "phase": "idle"}
+
+
+@pytest.mark.parametrize("exercise", ["squat", "auto"])
+def test_ok__time_going_backwards_keeps_the_count(exercise: str) -> None:
+    """Prevents a looped file source (timestamps start over) from corrupting or losing the count."""
+    counter = RepCounter(exercise)
+    feed(counter, stream(SQUATS, 4.2) + [(p, t + 0.001) for p, t in stream(SQUATS, 4.2)])
+    assert counter.count == 4
