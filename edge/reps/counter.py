@@ -34,6 +34,7 @@ timestamps, never from frame counts, because clips run at 5 to 60 frames per sec
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, fields
 
 from edge.errors import ConfigError
@@ -106,10 +107,10 @@ class Cycle:
     """One excursion from the start position and back, as ``SignalCounter`` saw it.
 
     Attributes:
-        start: seconds, when the signal left the start level.
+        start: seconds, when the body left the position it rested in before the rep.
         turn: seconds, when it was furthest from the start level.
         end: seconds, when it was back (the frame the cycle was recognised).
-        start_value: degrees, the start level.
+        start_value: degrees, the signal in that position.
         turn_value: degrees, the value at the turning point.
         complete: True for a counted repetition, False for a partial one.
     """
@@ -156,6 +157,7 @@ class SignalCounter:
         self._peak = 0.0
         self._peak_t = 0.0
         self._near_peak_t = 0.0  # last time within leave_fraction * min_rom of the peak
+        self._path: deque[tuple[float, float]] = deque()  # recent (t, u), to time the rep's start
 
     @property
     def phase(self) -> str:
@@ -206,6 +208,9 @@ class SignalCounter:
             alpha = 1.0 if tune.smoothing_s <= 0 else 1.0 - math.exp(-dt / tune.smoothing_s)
             self._smooth += alpha * (u - self._smooth)
         self._last_t = t
+        self._path.append((t, self._smooth))
+        while self._path and t - self._path[0][0] > tune.max_rep_s:
+            self._path.popleft()
         return self._step(self._smooth, t)
 
     def _step(self, u: float, t: float) -> Cycle | None:
@@ -274,14 +279,41 @@ class SignalCounter:
                 return None
         if complete:
             self.count += 1
+        start, start_u = (self._depart_t, u) if self._from_turn else self._left_start()
         return Cycle(
-            start=self._depart_t,
+            start=start,
             turn=self._peak_t,
             end=t,
-            start_value=self._sign * (u if self._from_turn else self._level),
+            start_value=self._sign * start_u,
             turn_value=self._sign * self._peak,
             complete=complete,
         )
+
+    def _left_start(self) -> tuple[float, float]:
+        """When, and from which value, the body left its start position for this rep.
+
+        Walking back from the turning point: the signal moves towards the start until it reaches
+        the position the body rested in before this rep (going further back, it either stays
+        there or dips towards the turn again, an earlier movement). The rep began at the last
+        moment the body was in that position (within half the leave tolerance), so a long rest,
+        or shuffling into position, before the rep does not count in its duration.
+        """
+        leave = self.tuning.leave_fraction * self.spec.min_rom
+        samples = [(t, u) for t, u in self._path if t <= self._peak_t]
+        if not samples:
+            return self._depart_t, self._level
+        lowest, first = samples[-1][1], 0
+        for j in range(len(samples) - 1, -1, -1):
+            u = samples[j][1]
+            if u < lowest:
+                lowest = u
+            elif u > lowest + leave:
+                first = j + 1
+                break
+        for t, u in reversed(samples[first:]):
+            if u <= lowest + 0.5 * leave:
+                return t, lowest
+        return self._depart_t, self._level
 
     def _enter_start(self, u: float, t: float) -> None:
         self._state = "start"
