@@ -16,7 +16,7 @@ from edge import __version__
 from edge.errors import EdgeError
 
 #: Subcommand modules in ``edge.commands``, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("process", "bench", "config", "dashboard", "lcd")
 
 log = logging.getLogger("edge")
 

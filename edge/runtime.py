@@ -14,12 +14,15 @@ Edge TPU library or device is missing, ``edgetpu_fallback=True`` runs the CPU mo
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import logging
+import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,11 +62,13 @@ def _import_backend(name: str) -> _Backend:
 
 
 def select_backend(name: str = "auto") -> _Backend:
-    """Import the requested runtime (``auto``: LiteRT, then tflite-runtime).
+    """Import the requested runtime (``auto``: $EDGE_POSE_BACKEND if set, else LiteRT, then tflite-runtime).
 
     Raises:
         RuntimeBackendError: the backend is unknown or not installed.
     """
+    if name == "auto" and os.environ.get("EDGE_POSE_BACKEND"):
+        name = os.environ["EDGE_POSE_BACKEND"]
     if name not in BACKENDS:
         raise RuntimeBackendError(f"unknown inference backend {name!r}; expected one of {', '.join(BACKENDS)}")
     candidates = ["litert", "tflite-runtime"] if name == "auto" else [name]
@@ -78,6 +83,33 @@ def select_backend(name: str = "auto") -> _Backend:
         + "; ".join(errors)
         + "); install one: pip install ai-edge-litert  (or: pip install 'tflite-runtime' 'numpy<2')"
     )
+
+
+@contextlib.contextmanager
+def _native_stderr_to_log() -> Iterator[None]:
+    """Route what the C++ runtime prints on file descriptor 2 to the log instead of the terminal.
+
+    LiteRT announces "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every interpreter;
+    a command's stderr is for its one-line errors and progress. Lines are logged at DEBUG, anything
+    that is not an INFO line at WARNING.
+    """
+    try:
+        stderr_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded, captured): leave it alone
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(stderr_fd)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), stderr_fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, stderr_fd)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode(errors="replace").splitlines():
+                log.log(logging.DEBUG if line.startswith("INFO:") else logging.WARNING, "runtime: %s", line)
 
 
 def _shape(detail: dict[str, Any]) -> tuple[int, ...]:
@@ -126,9 +158,23 @@ class TfliteModel:
     def input_shape(self) -> tuple[int, ...]:
         return self.spec.input_shape
 
-    def input_buffer(self) -> npt.NDArray[Any]:
-        """A writable view of the input tensor (float32 models): write into it, then ``invoke()``."""
-        return self._input_view()  # type: ignore[no-any-return]
+    def set_image(self, rgb: npt.NDArray[np.uint8], low: float, high: float) -> None:
+        """Set an (H, W, 3) uint8 RGB image as input, scaled from 0..255 to the float range [low, high].
+
+        Float models get it written straight into the input tensor (no copy through Python).
+        """
+        scale = np.float32((high - low) / 255.0)
+        if self._input_quant is None:
+            buffer = self._input_view()
+            np.multiply(rgb, scale, out=buffer[0], dtype=np.float32)
+            if low:
+                np.add(buffer, np.float32(low), out=buffer)
+            del buffer  # the interpreter refuses to invoke while views of its tensors are alive
+            return
+        tensor = np.multiply(rgb[None], scale, dtype=np.float32)
+        if low:
+            tensor += np.float32(low)
+        self.set_input(tensor)
 
     def set_input(self, tensor: npt.NDArray[np.float32]) -> None:
         """Copy a float32 input in (quantizing it for integer models)."""
@@ -151,6 +197,22 @@ class TfliteModel:
                 value = (value.astype(np.float32) - zero) * scale
             result.append(value)
         return result
+
+    @contextlib.contextmanager
+    def borrowed_outputs(self) -> Iterator[list[npt.NDArray[np.float32]]]:
+        """Every output without copying (float models), valid only inside the ``with`` block.
+
+        The arrays are views of the interpreter's buffers: copy what must outlive the block (the
+        interpreter refuses to run while views are alive). Integer models get dequantized copies.
+        """
+        if any(quant is not None for quant in self._output_quant):
+            yield self.outputs()
+            return
+        views = [self._interpreter.tensor(detail["index"])() for detail in self._outputs]
+        try:
+            yield views
+        finally:
+            views.clear()
 
     def run(self, tensor: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
         """Set the input, invoke, and return the outputs."""
@@ -228,10 +290,11 @@ def load_model(
             model_path = locate(key, model_dir)
 
     try:
-        interpreter = chosen.interpreter(
-            model_path=str(model_path), num_threads=num_threads, experimental_delegates=list(delegates) or None
-        )
-        interpreter.allocate_tensors()
+        with _native_stderr_to_log():
+            interpreter = chosen.interpreter(
+                model_path=str(model_path), num_threads=num_threads, experimental_delegates=list(delegates) or None
+            )
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{model_path}: cannot load as a TFLite model ({first_line})") from exc

@@ -26,3 +26,9 @@ def shared() -> Path:
     if not shared_available():
         pytest.skip(f"shared test data not found at {SHARED} (set EDGE_POSE_SHARED); footage is not redistributable")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def demo_clip() -> Path:
+    """The bundled CC0 demo clip: a person doing five squats, 1280x720, 30 fps."""
+    return DEMO_CLIP

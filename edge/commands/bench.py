@@ -1,0 +1,216 @@
+"""``edge-pose bench``: where the time goes, and how that compares with MediaPipe on the same machine.
+
+For each clip: per-stage milliseconds per frame (video decode, detect, crop, landmark invoke, landmark
+decode, mask, smoothing, silhouette), end-to-end frames per second, the pipeline's cost per tracked
+frame against the raw ``invoke()`` of the landmark model (the physical limit), and peak RSS. When
+MediaPipe's reference build is available (``../shared/tools/ref_setup.sh``), it runs on the same clip
+in the same run and the ratio is printed. Machines are noisy: compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.errors import InputError
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("EDGE_POSE_SHARED", REPO.parent / "shared"))
+DEFAULT_CLIPS = ("squat/joelo_squat2.mp4", "squat/rjsong_squat.mp4")
+DEMO_CLIP = REPO / "demo" / "nowva_squats.mp4"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "bench",
+        help="per-stage timings, fps and memory, beside MediaPipe when available",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("clips", nargs="*", type=Path, help=f"videos (default: {', '.join(DEFAULT_CLIPS)} from ../shared)")
+    parser.add_argument("--model", default="lite", choices=["lite", "full", "heavy"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-segmentation", action="store_true")
+    parser.add_argument("--mask-max-side", type=int, default=320, help="mask working resolution (0 = frame size)")
+    parser.add_argument("--no-silhouette", action="store_true", help="leave the silhouette stage out")
+    parser.add_argument("--frames", type=int, default=0, help="stop after this many frames per clip (0 = all)")
+    parser.add_argument("--no-prefetch", action="store_true", help="decode on the pipeline's thread (no overlap)")
+    parser.add_argument(
+        "--reference",
+        default="auto",
+        help="MediaPipe reference venv (auto: $EDGEREF or the temp folder ref_setup.sh uses; none: skip)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.set_defaults(func=run)
+
+
+def default_clips() -> list[Path]:
+    clips = [SHARED / "footage" / c for c in DEFAULT_CLIPS]
+    if all(c.is_file() for c in clips):
+        return clips
+    return [DEMO_CLIP]
+
+
+def reference_python(choice: str) -> Path | None:
+    if choice == "none":
+        return None
+    if choice != "auto":
+        python = Path(choice) / "bin" / "python"
+        if not python.is_file():
+            raise InputError(f"--reference {choice}: no bin/python there (build it with ../shared/tools/ref_setup.sh)")
+        return python
+    venv = os.environ.get("EDGEREF") or str(Path(tempfile.gettempdir()) / "edgeref")
+    python = Path(venv) / "bin" / "python"
+    return python if python.is_file() and (SHARED / "tools" / "mp_reference.py").is_file() else None
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0  # kilobytes on Linux
+
+
+def invoke_limit_ms(model: Any, repeats: int = 200) -> float:
+    """Median ``invoke()`` time of a model on a fixed input, in milliseconds."""
+    model.set_image(np.full((*model.input_shape[1:3], 3), 127, np.uint8), 0.0, 1.0)
+    for _ in range(10):
+        model.invoke()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.invoke()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from edge.blazepose import STAGES, EstimatorOptions, PoseEstimator
+    from edge.silhouette import SilhouetteExtractor
+    from edge.sources import FrameSource, PrefetchingSource, VideoFileSource
+
+    estimator = PoseEstimator(
+        EstimatorOptions(
+            model=args.model,
+            threads=args.threads,
+            segmentation=not args.no_segmentation,
+            mask_max_side=args.mask_max_side,
+        )
+    )
+    extractor = None if args.no_segmentation or args.no_silhouette else SilhouetteExtractor()
+    source: FrameSource = VideoFileSource(path)
+    if not args.no_prefetch:
+        source = PrefetchingSource(source)
+    decode = silhouette = 0.0
+    frames = tracked = 0
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        frame = source.read()
+        decode += time.perf_counter() - t0
+        if frame is None or (args.frames and frames >= args.frames):
+            break
+        detections_before = estimator.detections_run
+        pose = estimator.process(frame)
+        frames += 1
+        tracked += estimator.detections_run == detections_before and pose is not None
+        if extractor is not None and pose is not None and pose.mask is not None:
+            t1 = time.perf_counter()
+            extractor.extract(pose.mask, pose.landmarks)
+            silhouette += time.perf_counter() - t1
+    wall = time.perf_counter() - start
+    source.close()
+    pose_wall = wall - silhouette  # MediaPipe's reference does pose and mask, not silhouettes
+    stages = {"decode (wait)": decode} | {s: estimator.stage_seconds.get(s, 0.0) for s in STAGES}
+    stages["silhouette"] = silhouette
+    per_frame = {name: seconds / max(frames, 1) * 1000 for name, seconds in stages.items()}
+    # Cost of a tracked frame: the pose pipeline without video decoding, the detector (which tracking
+    # skips) and the silhouette (a later stage, reported on its own).
+    detect_per_call = stages["detect"] / max(estimator.detections_run, 1)
+    pose_stages = [s for s in STAGES if s != "detect"]
+    pipeline_ms = sum(stages[s] for s in pose_stages) / max(frames, 1) * 1000
+    limit = invoke_limit_ms(estimator.landmarker.model)
+    return {
+        "clip": str(path),
+        "size": list(frame.size) if frame is not None else None,
+        "frames": frames,
+        "detector_runs": estimator.detections_run,
+        "fps": frames / pose_wall if pose_wall > 0 else 0.0,
+        "fps_with_silhouette": frames / wall if wall > 0 else 0.0,
+        "stage_ms": per_frame,
+        "detect_ms_per_run": detect_per_call * 1000,
+        "tracked_frame_ms": pipeline_ms,
+        "invoke_limit_ms": limit,
+        "tracked_over_invoke": pipeline_ms / limit if limit else None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_reference(python: Path, clip: Path, frames: int) -> dict[str, Any] | None:
+    script = SHARED / "tools" / "mp_reference.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [str(python), str(script), str(clip), "--out", str(Path(tmp) / "ref.npz")]
+        if frames:
+            command += ["--max-frames", str(frames)]
+        before = peak_rss_mb(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            log.warning("MediaPipe reference failed on %s: %s", clip, done.stderr.strip().splitlines()[-1:])
+            return None
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        after = peak_rss_mb(resource.RUSAGE_CHILDREN)
+        result["peak_rss_mb"] = after if after > before else None
+        return result
+
+
+def print_report(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
+    for row in rows:
+        width, height = row["size"] or (0, 0)
+        print(f"\n{Path(row['clip']).name} ({width}x{height}, {row['frames']} frames, detector ran {row['detector_runs']}x)", file=out)
+        for stage, ms in row["stage_ms"].items():
+            print(f"  {stage:16s} {ms:7.3f} ms/frame", file=out)
+        print(f"  {'detector (per run)':16s} {row['detect_ms_per_run']:7.3f} ms", file=out)
+        print(
+            f"  tracked frame {row['tracked_frame_ms']:.2f} ms = {row['tracked_over_invoke']:.2f} x raw landmark "
+            f"invoke ({row['invoke_limit_ms']:.2f} ms)",
+            file=out,
+        )
+        print(
+            f"  edge-pose      {row['fps']:7.1f} fps ({row['fps_with_silhouette']:.1f} with silhouettes)   "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB",
+            file=out,
+        )
+        ref = row.get("mediapipe")
+        if ref:
+            rss = f"   peak RSS {ref['peak_rss_mb']:.0f} MB" if ref.get("peak_rss_mb") else ""
+            print(f"  MediaPipe      {ref['fps']:7.1f} fps{rss}   -> edge-pose is {row['fps'] / ref['fps']:.2f}x", file=out)
+        else:
+            print("  MediaPipe      not run (no reference build; see ../shared/tools/ref_setup.sh)", file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    clips = args.clips or default_clips()
+    for clip in clips:
+        if not clip.is_file():
+            raise InputError(f"{clip}: no such video")
+    reference = reference_python(args.reference)
+    rows = []
+    for clip in clips:
+        row = bench_clip(clip, args)
+        if reference is not None:
+            row["mediapipe"] = run_reference(reference, clip, args.frames)
+        rows.append(row)
+    print_report(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian / Raspberry Pi OS machine, then run it all.
+#
+#   ./scripts/test.sh [pytest arguments...]
+#
+# 1. Debian packages: mosquitto (the real broker the MQTT, daemon and dashboard tests start), chromium
+#    (the dashboard's browser tests), systemd (systemd-analyze for the unit tests), openssl (throwaway
+#    TLS certificates), ffmpeg (a stream server for the camera tests), fonts for screenshots.
+#    Installed with apt-get when missing (as root, or through sudo).
+# 2. .venv: numpy 2 + OpenCV 5 + ai-edge-litert, the package with its test extras: the whole suite.
+# 3. .venv-np1: numpy 1.26 + OpenCV 4.11 + tflite-runtime (Raspberry Pi OS Bookworm's stack): the
+#    inference tests again, on the legacy runtime.
+# Footage-dependent tests read ../shared (or $EDGE_POSE_SHARED) and skip with a reason when it is absent.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export CI="${CI:-1}"
+python=${PYTHON:-python3}
+
+apt_packages=(mosquitto chromium systemd openssl ffmpeg fonts-dejavu-core python3-venv)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "== installing Debian packages: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+make_venv() {  # make_venv DIR PIP-ARGS...
+    local dir=$1
+    shift
+    if [ ! -x "$dir/bin/python" ]; then
+        "$python" -m venv "$dir"
+    fi
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
+}
+
+echo "== .venv (numpy 2, LiteRT)"
+make_venv .venv -e ".[test,lcd]" playwright
+echo "== .venv-np1 (numpy 1.26, OpenCV 4.11, tflite-runtime)"
+make_venv .venv-np1 "numpy<2" "opencv-python-headless<4.12" "tflite-runtime>=2.14" -e ".[test]"
+
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+status=0
+echo "== full suite on numpy 2 / OpenCV 5 / LiteRT"
+.venv/bin/python -m pytest "$@" tests || status=$?
+echo "== inference suite on numpy 1.26 / OpenCV 4.11 / tflite-runtime"
+EDGE_POSE_BACKEND=tflite-runtime .venv-np1/bin/python -m pytest "$@" \
+    tests/blazepose tests/test_models.py tests/test_selfie.py tests/test_silhouette.py tests/commands || status=$?
+exit "$status"

@@ -1,0 +1,91 @@
+"""The composed pipeline on real frames of the bundled demo clip (CC0, a person doing squats)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.blazepose import EstimatorOptions, PoseEstimator
+from edge.errors import ConfigError
+from edge.landmarks import PoseLandmark
+from edge.sources import VideoFileSource
+
+
+@pytest.fixture(scope="module")
+def frames(demo_clip) -> list:
+    source = VideoFileSource(demo_clip)
+    out = [source.read() for _ in range(12)]
+    source.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def estimator() -> PoseEstimator:
+    return PoseEstimator(EstimatorOptions(threads=1, mask_max_side=320))
+
+
+def test_ok__finds_the_person_with_plausible_anatomy(estimator: PoseEstimator, frames: list) -> None:
+    estimator.reset()
+    pose = estimator.process(frames[0])
+    assert pose is not None and pose.score > 0.9
+    assert pose.image_size == frames[0].size
+    # standing person, camera upright: head above hips above ankles
+    nose, hip, ankle = (pose.point(PoseLandmark.NOSE)[1], pose.point(PoseLandmark.LEFT_HIP)[1], pose.point(PoseLandmark.LEFT_ANKLE)[1])
+    assert nose < hip < ankle
+    assert abs(pose.world[[PoseLandmark.LEFT_HIP, PoseLandmark.RIGHT_HIP]].mean(axis=0)).max() < 0.05  # hip-centred
+
+
+def test_ok__video_mode_detects_once_then_tracks(estimator: PoseEstimator, frames: list) -> None:
+    estimator.reset()
+    before = estimator.detections_run
+    poses = [estimator.process(f) for f in frames]
+    assert all(p is not None for p in poses)
+    assert estimator.detections_run - before == 1
+
+
+def test_ok__static_mode_detects_on_every_frame(demo_clip) -> None:
+    static = PoseEstimator(EstimatorOptions(static_image_mode=True, threads=1, segmentation=False))
+    source = VideoFileSource(demo_clip)
+    for _ in range(3):
+        assert static.process(source.read()) is not None
+    source.close()
+    assert static.detections_run == 3
+
+
+def test_ok__mask_covers_the_frame_at_the_working_resolution(estimator: PoseEstimator, frames: list) -> None:
+    estimator.reset()
+    pose = estimator.process(frames[0])
+    width, height = frames[0].size
+    assert pose.mask.shape == (round(height * 320 / width), 320)
+    assert 0.0 <= pose.mask.min() and pose.mask.max() <= 1.0
+    x, y = pose.point(PoseLandmark.LEFT_HIP)
+    assert pose.mask[int(y * pose.mask.shape[0]), int(x * pose.mask.shape[1])] > 0.5
+
+
+def test_ok__blank_frame_gives_no_pose_and_resets_tracking(estimator: PoseEstimator, frames: list) -> None:
+    estimator.reset()
+    estimator.process(frames[0])
+    assert estimator.estimate(np.zeros_like(frames[1].image), frames[1].timestamp) is None
+    before = estimator.detections_run
+    assert estimator.process(frames[2]) is not None
+    assert estimator.detections_run == before + 1  # tracking was lost: the detector ran again
+
+
+def test_fail__wrong_image_type_is_rejected(estimator: PoseEstimator) -> None:
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
+        estimator.estimate(np.zeros((10, 10), np.uint8), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"model": "huge"}, "pose.model"),
+        ({"min_detection_confidence": 1.5}, "pose.min_detection_confidence"),
+        ({"min_tracking_confidence": -0.1}, "pose.min_tracking_confidence"),
+        ({"mask_smoothing": 2.0}, "pose.mask_smoothing"),
+        ({"mask_max_side": -1}, "pose.mask_max_side"),
+    ],
+)
+def test_fail__bad_options_name_their_key(options: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        EstimatorOptions(**options)

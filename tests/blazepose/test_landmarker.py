@@ -1,0 +1,54 @@
+"""Landmark decoding: heatmap refinement as MediaPipe 0.10.21 runs it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.blazepose.landmarker import HEATMAP_KERNEL, refine_from_heatmap
+
+LOW = -10.0  # sigmoid ~ 0
+
+
+def _heatmap(peaks: dict[tuple[int, int], float], channels: int = 1) -> np.ndarray:
+    heatmap = np.full((64, 64, channels), LOW, np.float32)
+    for (row, col), logit in peaks.items():
+        heatmap[row, col, 0] = logit
+    return heatmap
+
+
+def test_ok__window_is_9x9_as_mediapipe_runs_it() -> None:
+    assert HEATMAP_KERNEL == 9
+
+
+def test_ok__confident_peak_in_window_moves_the_landmark_to_its_cell_index() -> None:
+    xy = np.array([[20.2 / 64, 30.7 / 64]], np.float32)  # cell (row 30, col 20)
+    refined = refine_from_heatmap(xy, _heatmap({(33, 24): 5.0}))
+    # the peak dominates; weights elsewhere are sigmoid(-10) ~ 4.5e-5 each, so allow a small pull
+    assert refined[0] == pytest.approx([24 / 64, 33 / 64], abs=2e-3)
+
+
+def test_ok__peak_outside_the_window_is_ignored() -> None:
+    xy = np.array([[20.2 / 64, 30.7 / 64]], np.float32)
+    refined = refine_from_heatmap(xy, _heatmap({(30, 25): 5.0}))  # 5 columns away: outside a 9x9 window
+    assert np.array_equal(refined, xy)
+
+
+def test_ok__unconfident_window_leaves_the_landmark() -> None:
+    xy = np.array([[0.5, 0.5]], np.float32)
+    refined = refine_from_heatmap(xy, _heatmap({(32, 32): -0.1}))  # max confidence just below 0.5
+    assert np.array_equal(refined, xy)
+
+
+def test_ok__landmark_outside_the_heatmap_is_kept() -> None:
+    xy = np.array([[1.02, 0.5], [-0.2, 0.5], [0.5, 1.01]], np.float32)
+    heatmap = np.full((64, 64, 3), 5.0, np.float32)
+    assert np.array_equal(refine_from_heatmap(xy, heatmap), xy)
+
+
+def test_ok__window_is_clipped_at_the_heatmap_edge() -> None:
+    xy = np.array([[0.2 / 64, 0.2 / 64]], np.float32)  # cell (0, 0): only a 5x5 quarter of the window exists
+    heatmap = np.full((64, 64, 1), LOW, np.float32)
+    heatmap[0:5, 0:5, 0] = 5.0
+    refined = refine_from_heatmap(xy, heatmap)
+    assert refined[0] == pytest.approx([2 / 64, 2 / 64], abs=1e-4)  # mean cell index of the 5x5 block

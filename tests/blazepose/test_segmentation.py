@@ -1,0 +1,54 @@
+"""The person mask: warping back to the frame and MediaPipe's (optional) temporal blend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.blazepose.crop import PixelRect
+from edge.blazepose.segmentation import MaskSmoother, mask_size_for, sigmoid_inplace, smooth_mask, warp_to_frame
+
+
+@pytest.mark.parametrize(
+    ("size", "max_side", "expected"),
+    [((640, 360), 0, (640, 360)), ((640, 360), 320, (320, 180)), ((1080, 1920), 320, (180, 320)), ((200, 100), 320, (200, 100))],
+)
+def test_ok__mask_grid_keeps_the_frame_aspect(size: tuple[int, int], max_side: int, expected: tuple[int, int]) -> None:
+    assert mask_size_for(size, max_side) == expected
+
+
+def test_ok__sigmoid_in_place() -> None:
+    logits = np.array([[-100.0, 0.0, 100.0]], np.float32)
+    assert np.allclose(sigmoid_inplace(logits), [[0.0, 0.5, 1.0]])
+
+
+def test_ok__warped_mask_fills_the_roi_and_is_zero_outside() -> None:
+    roi = PixelRect(100.0, 50.0, 60.0, 60.0, 0.0)  # 60x60 px square centred at (100, 50) in 200x100
+    mask = warp_to_frame(np.ones((256, 256), np.float32), roi, (200, 100), (200, 100))
+    assert mask.shape == (100, 200)
+    assert mask[50, 100] == pytest.approx(1.0)
+    assert mask[50, 60] == 0.0 and mask[5, 100] == 0.0
+    inside = mask > 0.5
+    assert 55 * 55 < inside.sum() < 62 * 62
+
+
+def test_ok__warp_to_a_smaller_grid_covers_the_same_frame() -> None:
+    roi = PixelRect(100.0, 50.0, 60.0, 60.0, 0.0)
+    full = warp_to_frame(np.ones((256, 256), np.float32), roi, (200, 100), (200, 100))
+    half = warp_to_frame(np.ones((256, 256), np.float32), roi, (200, 100), (100, 50))
+    assert (half > 0.5).sum() == pytest.approx((full > 0.5).sum() / 4, rel=0.1)
+
+
+def test_ok__blend_leans_on_previous_only_where_uncertain() -> None:
+    current = np.array([0.5, 0.0, 1.0], np.float32)
+    previous = np.array([1.0, 1.0, 0.0], np.float32)
+    out = smooth_mask(current, previous, 0.7)
+    assert out[0] == pytest.approx(0.5 + 0.5 * 0.7)  # p = 0.5: full uncertainty
+    assert out[1:] == pytest.approx([0.0, 1.0], abs=1e-4)  # confident pixels keep their value
+
+
+def test_ok__smoother_restarts_when_the_grid_changes() -> None:
+    smoother = MaskSmoother(0.7)
+    smoother.apply(np.full((2, 2), 0.5, np.float32))
+    fresh = np.full((3, 3), 0.5, np.float32)
+    assert np.array_equal(smoother.apply(fresh), fresh)
