@@ -94,7 +94,7 @@ def _print_summary(results: list[ClipResult]) -> None:
     if not s.clips:
         return
     n = s.clips
-    print(f"\nLabelled clips of supported exercises: {n}")
+    print(f"\nLabelled clips of supported exercises measured: {n}")
     for key in ("explicit", "explicit_mirrored", "auto", "auto_mirrored"):
         print(
             f"  {key:18} exact {s.exact[key]:>2}/{n} ({100 * s.exact[key] / n:5.1f}%)   "
@@ -137,9 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.events:
             _print_events(args)
             return 0
-        results = []
+        results, missing = [], []
         for clip, exercise, reps, reps_max in _clips(args):
-            results.append(evaluate(clip, exercise, load_stream(_stream_path(args, clip)), reps, reps_max))
+            path = _stream_path(args, clip)
+            if not path.exists():
+                missing.append(clip)
+                continue
+            results.append(evaluate(clip, exercise, load_stream(path), reps, reps_max))
+        if missing:
+            print(f"(no pose stream for {len(missing)} clips, left out: {', '.join(missing)})")
         _print_table(results)
         _print_summary(results)
         if args.write_expected:
