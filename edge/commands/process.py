@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0 = all)"
     )
+    parser.add_argument(
+        "--exercise",
+        metavar="NAME",
+        help="count repetitions: an exercise name or 'auto' (adds \"reps\" and \"rep\" to the records)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     parser.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime"])
     progress = parser.add_mutually_exclusive_group()
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     from edge.batch import Annotator, BatchStats, JsonlWriter, MaskArchiveWriter, ProgressBar
     from edge.blazepose import EstimatorOptions, PoseEstimator
+    from edge.reps import RepCounter
     from edge.silhouette import SilhouetteExtractor
     from edge.sources import ImageFilesSource, PrefetchingSource, open_source
 
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-frames must be 0 (all) or more, got {args.max_frames}")
     if args.masks and args.no_segmentation:
         raise InputError("--masks needs the segmentation mask; drop --no-segmentation")
+    counter = RepCounter(args.exercise) if args.exercise else None  # an unknown name fails before any work
     opened = open_source(args.input)
     images = isinstance(opened, ImageFilesSource)
     source = PrefetchingSource(opened)
@@ -110,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
             if images:
                 record["file"] = frame.name
             record["pose"] = pose.to_json() if pose is not None else None
+            if counter is not None:
+                event = counter.update(pose, frame.timestamp)
+                record["reps"] = counter.snapshot()
+                if event is not None:
+                    record["rep"] = event.to_json()
             silhouette = None
             if pose is not None:
                 stats.poses += 1
@@ -139,5 +151,7 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     stats.seconds = time.perf_counter() - start
+    if counter is not None:
+        stats.extra["reps"] = counter.snapshot()
     print(json.dumps(stats.summary(args.input)))
     return 0
