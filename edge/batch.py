@@ -70,7 +70,9 @@ class MaskArchiveWriter:
         if self._shape is None:
             self._shape = (int(mask.shape[0]), int(mask.shape[1]))
         elif mask.shape != self._shape:
-            raise InputError(f"frame {frame}: mask size {mask.shape} differs from the first frame's {self._shape}")
+            raise InputError(
+                f"frame {frame}: mask size {mask.shape} differs from the first frame's {self._shape}"
+            )
         self._frames.append(frame)
         self._spool.write(np.ascontiguousarray(mask, np.uint8).tobytes())
 
@@ -108,7 +110,9 @@ class Annotator:
             draw_skeleton(canvas, pose.landmarks)
         if self._writer is None:
             height, width = canvas.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
+            self._writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (width, height)
+            )
             if not self._writer.isOpened():
                 raise InputError(f"{self.path}: cannot write an MP4 video here (no encoder for mp4v)")
         self._writer.write(canvas)

@@ -675,13 +675,10 @@ def _check_rules(config: Config, raw: Mapping[tuple[str, str], tuple[Any, str]])
 
 
 def _check_exercise(name: str, fail: Any) -> None:
-    # LEAD: plug the reps package in here once it is on main, e.g.
-    #     from edge.reps import exercise_names
-    #     if name != "auto" and name not in exercise_names():
-    #         fail("reps.exercise", "unknown exercise; expected one of auto, " + ", ".join(exercise_names()))
-    # Until then any [a-z_]+ name is accepted (the Text check above enforces the pattern).
-    if not _EXERCISE_RE.fullmatch(name):
-        fail("reps.exercise", "expected an exercise name of a-z and '_'")
+    from edge.reps import exercise_names  # data only: no runtime or hardware imports
+
+    if not _EXERCISE_RE.fullmatch(name) or name not in exercise_names():
+        fail("reps.exercise", f"unknown exercise {name!r}; expected one of {', '.join(exercise_names())}")
 
 
 # -- command line --------------------------------------------------------------------------------

@@ -64,17 +64,20 @@ def draw_skeleton(
     thickness = thickness or scale
     radius = radius or scale + 1
     points = np.rint(landmarks[:, :2] * (width, height)).astype(np.int32)
-    visible = (
-        landmarks[:, 3] >= min_visibility
-        if landmarks.shape[1] >= 4
-        else np.ones(len(landmarks), bool)
-    )
+    visible = landmarks[:, 3] >= min_visibility if landmarks.shape[1] >= 4 else np.ones(len(landmarks), bool)
     visible &= np.isfinite(landmarks[:, :2]).all(axis=1)
     for a, b in connections:
         if visible[a] and visible[b]:
-            cv2.line(image, tuple(map(int, points[a])), tuple(map(int, points[b])), line_color, thickness, cv2.LINE_AA)
+            cv2.line(
+                image,
+                tuple(map(int, points[a])),
+                tuple(map(int, points[b])),
+                line_color,
+                thickness,
+                cv2.LINE_AA,
+            )
     for index in np.flatnonzero(visible):
-        color = left_color if PoseLandmark(index) in _LEFT else right_color
+        color = left_color if PoseLandmark(int(index)) in _LEFT else right_color
         cv2.circle(image, tuple(map(int, points[index])), radius, color, -1, cv2.LINE_AA)
     return image
 

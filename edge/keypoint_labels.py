@@ -33,8 +33,9 @@ _H36M = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_w
          "left_hip", "right_hip", "left_knee", "right_knee", "left_foot", "right_foot")  # fmt: skip
 _MHP = ("Left-shoulder", "Right-shoulder", "Left-elbow", "Right-elbow", "Left-wrist", "Right-wrist",
         "Left-hip", "Right-hip", "Left-knee", "Right-knee", "Left-ankle", "Right-ankle")  # fmt: skip
-_MPII_ORDER = ("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax", "upper_neck",
-               "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist")  # fmt: skip
+_MPII_ORDER = ("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
+               "upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow",
+               "l_wrist")  # fmt: skip
 _MPII = ("l_shoulder", "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
          "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")  # fmt: skip
 
@@ -94,7 +95,7 @@ def labelled_people(annotations: Path, dataset: str, image_name: str) -> list[np
 
 
 def torso_size(person: npt.NDArray[np.float64]) -> float | None:
-    """Distance between the midpoints of the labelled shoulders and the labelled hips, or None without both."""
+    """Distance between the midpoints of the labelled shoulders and hips, or None without both."""
     shoulders, hips = person[[0, 1]], person[[6, 7]]
     shoulders, hips = shoulders[shoulders[:, 2] > 0], hips[hips[:, 2] > 0]
     if not len(shoulders) or not len(hips):
@@ -104,7 +105,9 @@ def torso_size(person: npt.NDArray[np.float64]) -> float | None:
 
 def _same_image(path_a: str, path_b: str) -> bool:
     """Dataset files name images with different prefixes: compare the last two path components."""
-    return Path(path_a).parts[-2:] == Path(path_b).parts[-2:] if "/" in path_b else Path(path_a).name == path_b
+    return (
+        Path(path_a).parts[-2:] == Path(path_b).parts[-2:] if "/" in path_b else Path(path_a).name == path_b
+    )
 
 
 def pck(

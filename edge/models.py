@@ -95,7 +95,8 @@ MODELS: dict[str, ModelSpec] = {
             sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
             input_shape=(1, 144, 256, 3),
             output_shapes=((1, 144, 256, 1),),
-            source=f"{MEDIAPIPE_WHEEL}: mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+            source=f"{MEDIAPIPE_WHEEL}: "
+            "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
         ),
     )
 }
@@ -109,7 +110,7 @@ LANDMARK_MODELS: dict[str, str] = {
 
 
 def packaged_model_dir() -> Path:
-    """The folder with the bundled models: ``edge._models`` when installed, else the checkout's ``models/``."""
+    """The bundled models' folder: ``edge._models`` when installed, else the checkout's ``models/``."""
     try:
         import edge._models as packaged  # the wheel maps the repository's models/ to this package
 
@@ -125,7 +126,7 @@ def user_model_dir() -> Path:
 
 
 def model_dirs(extra: str | Path | None = None) -> list[Path]:
-    """Folders searched for model files, first match wins: ``extra``, $EDGE_POSE_MODEL_DIR, packaged, user, /var/lib."""
+    """Folders searched for models in order: ``extra``, $EDGE_POSE_MODEL_DIR, packaged, user, /var."""
     dirs: list[Path] = []
     if extra:
         dirs.append(Path(extra))

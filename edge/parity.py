@@ -9,7 +9,8 @@ mask (``mask_frames``, ``masks`` (K, h, w) uint8, long side <= 320). Metrics per
 * detection agreement: fraction of frames where both found a pose or both found none;
 * world error: mean Euclidean distance of the world landmarks, metres;
 * mask IoU: intersection over union of the masks thresholded at 0.5, ours resized to the reference's size
-  with INTER_AREA (as the reference was made).
+  with INTER_AREA (as the reference was made);
+* silhouette IoU: the same, with our mask first cleaned up into a silhouette (one person, holes filled).
 
 Clocks: MediaPipe's Python solution API stamps frames 1/30 s apart whatever the real frame rate
 (``solution_base.py``: "simulate the 30 fps video"), and the One-Euro filters depend on the interval.
@@ -30,8 +31,8 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.pose import Pose
+from edge.silhouette import SilhouetteExtractor
 from edge.sources import iter_frames, open_source
-
 
 #: Seconds between frames in MediaPipe's legacy solution API, whatever the source's frame rate.
 MEDIAPIPE_FRAME_INTERVAL = 1 / 30
@@ -48,6 +49,7 @@ class ClipParity:
     landmark_errors: list[float] = field(default_factory=list, repr=False)
     world_errors: list[float] = field(default_factory=list, repr=False)
     ious: list[float] = field(default_factory=list, repr=False)
+    silhouette_ious: list[float] = field(default_factory=list, repr=False)
     seconds: float = 0.0
 
     @property
@@ -63,18 +65,23 @@ class ClipParity:
         return float(np.mean(self.ious)) if self.ious else math.nan
 
     @property
+    def silhouette_iou(self) -> float:
+        return float(np.mean(self.silhouette_ious)) if self.silhouette_ious else math.nan
+
+    @property
     def agreement(self) -> float:
         return self.agree / self.frames if self.frames else math.nan
 
     def summary(self) -> dict[str, float | int | str]:
         row = asdict(self)
-        for key in ("landmark_errors", "world_errors", "ious"):
+        for key in ("landmark_errors", "world_errors", "ious", "silhouette_ious"):
             row.pop(key)
         row.update(
             landmark_error=self.landmark_error,
             agreement=self.agreement,
             world_error=self.world_error,
             mask_iou=self.mask_iou,
+            silhouette_iou=self.silhouette_iou,
         )
         return row
 
@@ -90,13 +97,34 @@ def normalized_landmark_error(
     return float(np.linalg.norm(ours_px - ref_px, axis=1).mean() / max(diagonal, 1e-9))
 
 
-def mask_iou(ours: npt.NDArray[np.float32], reference: npt.NDArray[np.uint8], threshold: float = 0.5) -> float:
+def mask_iou(
+    ours: npt.NDArray[np.float32], reference: npt.NDArray[np.uint8], threshold: float = 0.5
+) -> float:
     """IoU of a [0, 1] float mask (any size) and a 0..255 reference mask, at the reference's size."""
     height, width = reference.shape
     if ours.shape != reference.shape:
-        ours = cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA)
+        ours = np.asarray(cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA), np.float32)
     a = ours >= threshold
     b = reference >= round(threshold * 255)
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 1.0
+
+
+def silhouette_iou(
+    extractor: SilhouetteExtractor,
+    ours: npt.NDArray[np.float32],
+    landmarks: npt.NDArray[np.floating],
+    reference: npt.NDArray[np.uint8],
+) -> float:
+    """IoU of the silhouette made from our mask (at the reference's size) and the reference at 0.5."""
+    height, width = reference.shape
+    if ours.shape != reference.shape:
+        ours = np.asarray(cv2.resize(ours, (width, height), interpolation=cv2.INTER_AREA), np.float32)
+    silhouette = extractor.extract(ours, landmarks)
+    b = reference >= 128
+    if silhouette is None:
+        return 0.0 if b.any() else 1.0
+    a = cv2.resize(silhouette.mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
     union = np.count_nonzero(a | b)
     return float(np.count_nonzero(a & b) / union) if union else 1.0
 
@@ -107,11 +135,13 @@ def compare(
     reference: Path,
     name: str = "",
     clock: str = "mediapipe",
+    silhouettes: SilhouetteExtractor | None = None,
 ) -> ClipParity:
     """Run ``estimate`` over every frame of ``media`` and score it against ``reference``.
 
     Args:
         clock: ``mediapipe`` (frames 1/30 s apart, as the reference was made) or ``media`` (the file's).
+        silhouettes: also score the silhouettes this extractor makes from our masks.
     """
     ref = np.load(reference)
     landmarks, world = ref["landmarks"], ref["world"]
@@ -132,17 +162,26 @@ def compare(
             if pose is None or not has_reference:
                 continue
             result.both += 1
-            result.landmark_errors.append(normalized_landmark_error(pose.landmarks, ref_landmarks, frame.size))
+            result.landmark_errors.append(
+                normalized_landmark_error(pose.landmarks, ref_landmarks, frame.size)
+            )
             result.world_errors.append(float(np.linalg.norm(pose.world - world[frame.index], axis=1).mean()))
             if frame.index in mask_index and pose.mask is not None:
-                result.ious.append(mask_iou(pose.mask, ref["masks"][mask_index[frame.index]]))
+                reference_mask = ref["masks"][mask_index[frame.index]]
+                result.ious.append(mask_iou(pose.mask, reference_mask))
+                if silhouettes is not None:
+                    result.silhouette_ious.append(
+                        silhouette_iou(silhouettes, pose.mask, pose.landmarks, reference_mask)
+                    )
     finally:
         source.close()
     result.seconds = time.perf_counter() - start
     return result
 
 
-def reference_pairs(footage: Path, reference: Path, patterns: list[str] | None = None) -> list[tuple[str, Path, Path]]:
+def reference_pairs(
+    footage: Path, reference: Path, patterns: list[str] | None = None
+) -> list[tuple[str, Path, Path]]:
     """(name, media file, reference npz) for every file in ``footage`` that has a reference."""
     pairs = []
     for ref in sorted(reference.rglob("*.npz")):

@@ -70,7 +70,9 @@ def select_backend(name: str = "auto") -> _Backend:
     if name == "auto" and os.environ.get("EDGE_POSE_BACKEND"):
         name = os.environ["EDGE_POSE_BACKEND"]
     if name not in BACKENDS:
-        raise RuntimeBackendError(f"unknown inference backend {name!r}; expected one of {', '.join(BACKENDS)}")
+        raise RuntimeBackendError(
+            f"unknown inference backend {name!r}; expected one of {', '.join(BACKENDS)}"
+        )
     candidates = ["litert", "tflite-runtime"] if name == "auto" else [name]
     errors = []
     for candidate in candidates:
@@ -133,13 +135,17 @@ class TfliteModel:
         outputs = interpreter.get_output_details()
         if len(inputs) != 1 or _shape(inputs[0]) != spec.input_shape:
             found = [_shape(d) for d in inputs]
-            raise ModelError(f"{path}: expected one input of shape {spec.input_shape} for {spec.key}, found {found}")
+            raise ModelError(
+                f"{path}: expected one input of shape {spec.input_shape} for {spec.key}, found {found}"
+            )
         self._input = inputs[0]
         by_shape = {_shape(d): d for d in outputs}
         missing = [s for s in spec.output_shapes if s not in by_shape]
         if missing or len(outputs) != len(spec.output_shapes):
             found = sorted(by_shape)
-            raise ModelError(f"{path}: {spec.key} needs outputs {list(spec.output_shapes)}, the file has {found}")
+            raise ModelError(
+                f"{path}: {spec.key} needs outputs {list(spec.output_shapes)}, the file has {found}"
+            )
         self._outputs = [by_shape[s] for s in spec.output_shapes]
         self._input_view = interpreter.tensor(self._input["index"])
         self._input_quant = self._quantization(self._input)
@@ -151,7 +157,9 @@ class TfliteModel:
             return None
         scale, zero_point = detail.get("quantization", (0.0, 0))
         if not scale:
-            raise ModelError(f"tensor {detail.get('name')!r} has dtype {detail['dtype']} without quantization")
+            raise ModelError(
+                f"tensor {detail.get('name')!r} has dtype {detail['dtype']} without quantization"
+            )
         return float(scale), int(zero_point)
 
     @property
@@ -190,7 +198,7 @@ class TfliteModel:
     def outputs(self) -> list[npt.NDArray[np.float32]]:
         """Copies of every output, float32, in ``spec.output_shapes`` order."""
         result = []
-        for detail, quant in zip(self._outputs, self._output_quant):
+        for detail, quant in zip(self._outputs, self._output_quant, strict=True):
             value = self._interpreter.get_tensor(detail["index"])
             if quant is not None:
                 scale, zero = quant
@@ -224,7 +232,7 @@ class TfliteModel:
 def _load_edgetpu_delegate(backend: _Backend, device: str | None) -> Any:
     library = _EDGETPU_LIBRARY.get(platform.system(), "libedgetpu.so.1")
     options = {"device": device} if device else {}
-    hint = "plug in the Coral and install libedgetpu1-std, or set pose.delegate = \"cpu\""
+    hint = 'plug in the Coral and install libedgetpu1-std, or set pose.delegate = "cpu"'
     try:
         ctypes.CDLL(library)  # check the library first: a failed load_delegate() spews from Delegate.__del__
     except OSError as exc:
@@ -292,7 +300,9 @@ def load_model(
     try:
         with _native_stderr_to_log():
             interpreter = chosen.interpreter(
-                model_path=str(model_path), num_threads=num_threads, experimental_delegates=list(delegates) or None
+                model_path=str(model_path),
+                num_threads=num_threads,
+                experimental_delegates=list(delegates) or None,
             )
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
@@ -301,5 +311,7 @@ def load_model(
     model = TfliteModel(interpreter, spec, model_path, chosen.name, used_delegate)
     if delegates:
         model._delegates = delegates  # type: ignore[attr-defined]  # keep the delegate alive
-    log.info("loaded %s from %s (%s, %s, %d threads)", key, model_path, chosen.name, used_delegate, num_threads)
+    log.info(
+        "loaded %s from %s (%s, %s, %d threads)", key, model_path, chosen.name, used_delegate, num_threads
+    )
     return model

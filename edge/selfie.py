@@ -38,6 +38,7 @@ VARIANTS: dict[str, str] = {
     "landscape": "selfie_segmentation_landscape",
 }
 
+
 class SelfieSegmenter:
     """Person probability for a whole frame from MediaPipe's Selfie Segmentation model.
 

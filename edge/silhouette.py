@@ -148,7 +148,7 @@ class SilhouetteExtractor:
         threshold: float = 0.5,
         max_points: int = 64,
         min_area: float = 0.002,
-        working_size: int = 256,
+        working_size: int = 320,
         source: str = "pose",
         *,
         max_hole: float = 0.01,

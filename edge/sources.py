@@ -8,6 +8,8 @@ Live sources (cameras, streams) implement the same ``FrameSource`` protocol.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +107,7 @@ class VideoFileSource:
             if self._index == 0:
                 raise InputError(f"{self.path}: not a video, or no frame could be decoded")
             return None
-        frame = Frame(_ensure_bgr(image), self._index, self._index / self._fps)
+        frame = Frame(_ensure_bgr(np.asarray(image, np.uint8)), self._index, self._index / self._fps)
         self._index += 1
         return frame
 
@@ -166,6 +168,65 @@ def open_source(path: str | Path) -> VideoFileSource | ImageFilesSource:
     if is_image_path(path):
         return ImageFilesSource([path])
     return VideoFileSource(path)
+
+
+class PrefetchingSource:
+    """Decodes the next frames on a thread while the caller works on the current one.
+
+    Video decoding releases the GIL, so it overlaps the pipeline's single-threaded Python stretches.
+    At most ``depth`` frames wait (bounded memory); errors from the wrapped source are re-raised by
+    ``read`` in order, after the frames decoded before them.
+    """
+
+    def __init__(self, source: FrameSource, depth: int = 2) -> None:
+        self._source = source
+        self._queue: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._exhausted = False
+        self._thread = threading.Thread(target=self._run, name="frame-prefetch", daemon=True)
+        self._thread.start()
+
+    @property
+    def fps(self) -> float:
+        return self._source.fps
+
+    @property
+    def frame_count(self) -> int:
+        return self._source.frame_count
+
+    def _put(self, item: Frame | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frame = self._source.read()
+                if not self._put(frame) or frame is None:
+                    return
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._put(exc)
+
+    def read(self) -> Frame | None:
+        if self._exhausted:
+            return None
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._exhausted = True
+            raise item
+        if item is None:
+            self._exhausted = True
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._source.close()
 
 
 def iter_frames(source: FrameSource) -> Iterator[Frame]:

@@ -33,7 +33,9 @@ def destination(requested: Path | None) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("models", nargs="+", choices=["full", "heavy"], help="which landmark models")
     parser.add_argument("--dest", type=Path, help="folder to write to")
     parser.add_argument("--url", default=NPM_POSE_TARBALL, help="npm tarball (a mirror, or a file:// URL)")
@@ -61,7 +63,10 @@ def main() -> int:
             data = member.read()
             digest = hashlib.sha256(data).hexdigest()
             if digest != spec.sha256:
-                print(f"fetch_models: {spec.filename} has SHA-256 {digest}, expected {spec.sha256}", file=sys.stderr)
+                print(
+                    f"fetch_models: {spec.filename} has SHA-256 {digest}, expected {spec.sha256}",
+                    file=sys.stderr,
+                )
                 return 2
             with tempfile.NamedTemporaryFile(dir=dest, delete=False) as tmp:
                 tmp.write(data)

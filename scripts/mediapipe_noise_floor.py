@@ -9,7 +9,8 @@ people, fast turns) diverge by as much as a different implementation would.
 
 Run it with the reference venv's Python (it needs ``mediapipe``, not edge-pose's runtime):
 
-    $(../shared/tools/ref_setup.sh)/bin/python scripts/mediapipe_noise_floor.py --out tests/data/mediapipe_noise_floor.tsv
+    $(../shared/tools/ref_setup.sh)/bin/python scripts/mediapipe_noise_floor.py \
+        --out tests/data/mediapipe_noise_floor.tsv
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def run(path: Path, flip_bit: bool) -> tuple[np.ndarray, list[np.ndarray | None]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--footage", type=Path, default=SHARED / "footage")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -63,12 +66,12 @@ def main() -> int:
         both = ~np.isnan(a[:, 0, 0]) & ~np.isnan(b[:, 0, 0])
         agreement = float(np.mean(np.isnan(a[:, 0, 0]) == np.isnan(b[:, 0, 0])))
         errors = []
-        for x, y in zip(a[both], b[both]):
+        for x, y in zip(a[both], b[both], strict=True):
             px, py = x * size, y * size
             diagonal = np.hypot(*(px.max(0) - px.min(0)))
             errors.append(np.linalg.norm(px - py, axis=1).mean() / diagonal)
         ious = []
-        for ma, mb in zip(masks_a, masks_b):
+        for ma, mb in zip(masks_a, masks_b, strict=False):  # the same frames, unless one run lost the person
             if ma is not None and mb is not None:
                 union = np.count_nonzero((ma >= 0.5) | (mb >= 0.5))
                 ious.append(np.count_nonzero((ma >= 0.5) & (mb >= 0.5)) / union if union else 1.0)

@@ -21,12 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.blazepose import EstimatorOptions, PoseEstimator  # noqa: E402
 from edge.parity import compare, reference_pairs  # noqa: E402
+from edge.silhouette import SilhouetteExtractor  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=["video", "static"], default="video")
     parser.add_argument("--footage", type=Path, default=SHARED / "footage")
     parser.add_argument("--reference", type=Path, default=SHARED / "reference")
@@ -53,27 +56,33 @@ def main() -> int:
         model=args.model, static_image_mode=args.mode == "static", mask_max_side=args.mask_max_side
     )
     estimator = PoseEstimator(options)
+    extractor = SilhouetteExtractor()
     rows = []
-    print(f"{'file':46s} {'frames':>6s} {'agree':>7s} {'lm err':>8s} {'world m':>8s} {'IoU':>7s} {'fps':>6s}")
+    print(
+        f"{'file':46s} {'frames':>6s} {'agree':>7s} {'lm err':>8s} {'world m':>8s} {'IoU':>7s} "
+        f"{'sil IoU':>7s} {'fps':>6s}"
+    )
     for name, media, reference in pairs:
         estimator.reset()
-        result = compare(estimator.estimate, media, reference, name, clock=args.clock)
+        result = compare(estimator.estimate, media, reference, name, clock=args.clock, silhouettes=extractor)
         row = result.summary()
         rows.append(row)
         fps = result.frames / result.seconds if result.seconds else 0.0
         print(
             f"{name:46s} {result.frames:6d} {result.agreement:7.4f} {result.landmark_error:8.5f} "
-            f"{result.world_error:8.4f} {result.mask_iou:7.4f} {fps:6.1f}",
+            f"{result.world_error:8.4f} {result.mask_iou:7.4f} {result.silhouette_iou:7.4f} {fps:6.1f}",
             flush=True,
         )
     errors = np.array([r["landmark_error"] for r in rows], float)
     ious = np.array([r["mask_iou"] for r in rows], float)
+    silhouette_ious = np.array([r["silhouette_iou"] for r in rows], float)
     frames = sum(int(r["frames"]) for r in rows)
     agree = sum(int(r["agree"]) for r in rows)
     print(
         f"\n{len(rows)} files, {frames} frames: detection agreement {agree / frames:.4f}; landmark error "
-        f"mean {np.nanmean(errors):.5f}, worst {np.nanmax(errors):.5f}; mask IoU mean {np.nanmean(ious):.4f}, "
-        f"worst {np.nanmin(ious):.4f}"
+        f"mean {np.nanmean(errors):.5f}, worst {np.nanmax(errors):.5f}; "
+        f"mask IoU mean {np.nanmean(ious):.4f}, "
+        f"worst {np.nanmin(ious):.4f}; silhouette IoU mean {np.nanmean(silhouette_ious):.4f}"
     )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -57,7 +57,9 @@ def evaluate(shared: Path, model: str = "lite") -> list[dict[str, object]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--model", default="lite")
     args = parser.parse_args()
@@ -68,8 +70,10 @@ def main() -> int:
     total = sum(int(r["labelled"]) for r in rows)
     ours = sum(int(r["edge_pose"]) for r in rows)
     theirs = sum(int(r["mediapipe"]) for r in rows)
-    print(f"\nPCK@0.2 over {total} labelled joints in {len(rows)} stills: edge-pose {ours / total:.3f}, "
-          f"MediaPipe {theirs / total:.3f}")
+    print(
+        f"\nPCK@0.2 over {total} labelled joints in {len(rows)} stills: edge-pose {ours / total:.3f}, "
+        f"MediaPipe {theirs / total:.3f}"
+    )
     return 0
 
 

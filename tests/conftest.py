@@ -24,7 +24,9 @@ def shared_available() -> bool:
 def shared() -> Path:
     """The shared data folder (footage/, reference/, annotations/); skips the test when absent."""
     if not shared_available():
-        pytest.skip(f"shared test data not found at {SHARED} (set EDGE_POSE_SHARED); footage is not redistributable")
+        pytest.skip(
+            f"shared test data not found at {SHARED} (set EDGE_POSE_SHARED); footage is not redistributable"
+        )
     return SHARED
 
 

@@ -44,6 +44,7 @@ def test_ok__invisible_landmarks_leave_the_image_untouched() -> None:
 
 # -- masks and silhouettes -------------------------------------------------------------------
 
+
 def _square_mask(height: int = 60, width: int = 80) -> np.ndarray:
     mask = np.zeros((height, width), np.float32)
     mask[15:45, 20:60] = 0.9

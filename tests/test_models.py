@@ -25,7 +25,9 @@ def test_ok__models_readme_lists_every_checksum() -> None:
         assert spec.sha256 in readme and spec.filename in readme
 
 
-def test_fail__missing_fetched_model_says_how_to_fetch_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fail__missing_fetched_model_says_how_to_fetch_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("edge.models.packaged_model_dir", lambda: tmp_path)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     with pytest.raises(ModelError, match=r"pose_landmark_heavy.tflite not found .*fetch_models.py heavy"):
@@ -61,7 +63,9 @@ def test_ok__outputs_come_back_in_spec_order_whatever_the_file_order() -> None:
 
 
 def test_fail__edgetpu_without_the_library_is_one_clear_error() -> None:
-    with pytest.raises(RuntimeBackendError, match=r"Edge TPU library libedgetpu.so.1 not found.*pose.delegate"):
+    with pytest.raises(
+        RuntimeBackendError, match=r"Edge TPU library libedgetpu.so.1 not found.*pose.delegate"
+    ):
         load_model("pose_landmark_lite", delegate="edgetpu")
 
 

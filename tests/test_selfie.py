@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.errors import ConfigError, InputError
 from edge.blazepose.crop import PixelRect, crop_maps
 from edge.blazepose.segmentation import smooth_mask
+from edge.errors import ConfigError, InputError
 from edge.selfie import SelfieSegmenter
 
 

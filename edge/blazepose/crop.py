@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -81,7 +82,9 @@ def crop_matrix(roi: PixelRect, tensor_width: int, tensor_height: int) -> npt.ND
 SampleMaps = tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]
 
 
-def sample_maps(inverse: npt.NDArray[np.float64], width: int, height: int, *, exact: bool = False) -> SampleMaps:
+def sample_maps(
+    inverse: npt.NDArray[np.float64], width: int, height: int, *, exact: bool = False
+) -> SampleMaps:
     """Fixed-point ``cv2.remap`` maps for an output-to-source pixel mapping, as OpenCV 4 computes them.
 
     Args:
@@ -115,9 +118,7 @@ def sample_maps(inverse: npt.NDArray[np.float64], width: int, height: int, *, ex
     return map1, map2
 
 
-def resample(
-    image: npt.NDArray[np.generic], maps: SampleMaps, *, border_replicate: bool
-) -> npt.NDArray[np.generic]:
+def resample(image: npt.NDArray[Any], maps: SampleMaps, *, border_replicate: bool) -> npt.NDArray[Any]:
     """Bilinear resampling through fixed-point maps; outside the source: replicate or zero."""
     return np.asarray(
         cv2.remap(
@@ -134,7 +135,7 @@ def crop_maps(roi: PixelRect, tensor_width: int, tensor_height: int, *, exact: b
     """Fixed-point maps that resample a (padded) ROI into a tensor-sized crop (see ``sample_maps``)."""
     forward = crop_matrix(roi, tensor_width, tensor_height)
     _, inverse = cv2.invert(forward, flags=cv2.DECOMP_LU)  # as warpPerspective inverts its matrix
-    return sample_maps(inverse, tensor_width, tensor_height, exact=exact)
+    return sample_maps(np.asarray(inverse, np.float64), tensor_width, tensor_height, exact=exact)
 
 
 def crop(
@@ -153,7 +154,7 @@ def crop(
     if maps is None:
         maps = crop_maps(roi, tensor_width, tensor_height)
     warped = resample(image, maps, border_replicate=border_replicate)
-    return np.asarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB))
+    return np.asarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB), np.uint8)
 
 
 def roi_to_image_matrix(roi: PixelRect, image_width: int, image_height: int) -> npt.NDArray[np.float64]:

@@ -68,7 +68,8 @@ class Detection:
     Attributes:
         score: detector confidence in [0, 1].
         box: (xmin, ymin, width, height) of the face box.
-        keypoints: (4, 2) x, y: hips' centre, full-body scale point, shoulders' centre, upper-body scale point.
+        keypoints: (4, 2) x, y: hips' centre, full-body scale point, shoulders' centre, upper-body
+            scale point.
     """
 
     score: float
@@ -109,7 +110,7 @@ def weighted_nms(
     order = np.argsort(-scores, kind="stable")
     scores, corners, keypoints = scores[order], corners[order], keypoints[order]
     remaining = np.arange(len(scores))
-    results = []
+    results: list[tuple[float, npt.NDArray[np.float32], npt.NDArray[np.float32]]] = []
     while remaining.size and len(results) < max_detections:
         best = remaining[0]
         overlap = _iou(corners[best], corners[remaining]) > iou_threshold
@@ -136,7 +137,9 @@ class PoseDetector:
         self.anchors = ssd_anchor_centers()
         self._letterbox: tuple[tuple[int, int], PixelRect, Letterbox, SampleMaps] | None = None
         if len(self.anchors) != model.spec.output_shapes[0][1]:
-            raise ValueError(f"{len(self.anchors)} anchors for a model with {model.spec.output_shapes[0][1]} boxes")
+            raise ValueError(
+                f"{len(self.anchors)} anchors for a model with {model.spec.output_shapes[0][1]} boxes"
+            )
 
     def detect(self, image: npt.NDArray[np.uint8], max_detections: int = 1) -> list[Detection]:
         """Find people in a (H, W, 3) uint8 BGR frame.
@@ -147,9 +150,16 @@ class PoseDetector:
         height, width = image.shape[:2]
         if self._letterbox is None or self._letterbox[0] != (width, height):  # depends on the frame size only
             roi, letterbox = pad_to_aspect(PixelRect.whole_image(width, height), INPUT_SIZE, INPUT_SIZE)
-            self._letterbox = ((width, height), roi, letterbox, crop_maps(roi, INPUT_SIZE, INPUT_SIZE, exact=True))
+            self._letterbox = (
+                (width, height),
+                roi,
+                letterbox,
+                crop_maps(roi, INPUT_SIZE, INPUT_SIZE, exact=True),
+            )
         _, roi, letterbox, maps = self._letterbox
-        self.model.set_image(crop(image, roi, INPUT_SIZE, INPUT_SIZE, border_replicate=False, maps=maps), -1.0, 1.0)
+        self.model.set_image(
+            crop(image, roi, INPUT_SIZE, INPUT_SIZE, border_replicate=False, maps=maps), -1.0, 1.0
+        )
         self.model.invoke()
         raw_boxes, raw_scores = self.model.outputs()
         return self._decode(raw_boxes[0], raw_scores[0, :, 0], letterbox, max_detections)
@@ -179,7 +189,9 @@ class PoseDetector:
         detections = []
         sx = 1.0 - letterbox.left - letterbox.right
         sy = 1.0 - letterbox.top - letterbox.bottom
-        for score, box, points in weighted_nms(scores_kept, corners, keypoints, self.iou_threshold, max_detections):
+        for score, box, points in weighted_nms(
+            scores_kept, corners, keypoints, self.iou_threshold, max_detections
+        ):
             xmin, ymin = (box[0] - letterbox.left) / sx, (box[1] - letterbox.top) / sy
             w, h = (box[2] - box[0]) / sx, (box[3] - box[1]) / sy
             unboxed = np.empty_like(points)

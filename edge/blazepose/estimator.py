@@ -91,7 +91,9 @@ class EstimatorOptions:
 
     def __post_init__(self) -> None:
         if self.model not in LANDMARK_MODELS:
-            raise ConfigError(f"pose.model: unknown model {self.model!r}; expected one of {', '.join(LANDMARK_MODELS)}")
+            raise ConfigError(
+                f"pose.model: unknown model {self.model!r}; expected one of {', '.join(LANDMARK_MODELS)}"
+            )
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -99,7 +101,9 @@ class EstimatorOptions:
         if not 0.0 <= self.mask_smoothing <= 1.0:
             raise ConfigError(f"pose.mask_smoothing: expected a number in 0..1, got {self.mask_smoothing}")
         if self.mask_max_side < 0:
-            raise ConfigError(f"pose.mask_max_side: expected 0 or a positive number of pixels, got {self.mask_max_side}")
+            raise ConfigError(
+                f"pose.mask_max_side: expected 0 or a positive number of pixels, got {self.mask_max_side}"
+            )
 
 
 class PoseEstimator:
@@ -206,7 +210,9 @@ class PoseEstimator:
         if result.mask_logits is not None:
             start = time.perf_counter()
             probabilities = sigmoid_inplace(result.mask_logits)
-            mask = warp_to_frame(probabilities, result.crop_roi, size, mask_size_for(size, self.options.mask_max_side))
+            mask = warp_to_frame(
+                probabilities, result.crop_roi, size, mask_size_for(size, self.options.mask_max_side)
+            )
             if self._video and self.options.mask_smoothing > 0:
                 mask = self._mask_smoother.apply(mask)
             self.stage_seconds["mask"] += time.perf_counter() - start

@@ -2,11 +2,11 @@
 
 Replicates ``pose_landmark_by_roi_cpu.pbtxt``: a 256x256 crop of the ROI (border replicated, range
 [0, 1]); ``TensorsToLandmarksCalculator`` (39 points of x, y, z in crop pixels, visibility and presence
-logits through a sigmoid); ``RefineLandmarksFromHeatmapCalculator`` (min confidence 0.5; a 9x9 window, see
-``HEATMAP_KERNEL``); letterbox removal; ``LandmarkProjectionCalculator``
-(rotate about the crop centre, scale by the ROI, z by its width); ``WorldLandmarkProjectionCalculator``
-(rotate world x, y by the ROI's rotation). The mask logits are left to ``segmentation``. Landmarks 33 and 34 are the auxiliary points that steer
-the next frame's ROI; 35..38 are unused, as in MediaPipe.
+logits through a sigmoid); ``RefineLandmarksFromHeatmapCalculator`` (min confidence 0.5; a 9x9 window,
+see ``HEATMAP_KERNEL``); letterbox removal; ``LandmarkProjectionCalculator`` (rotate about the crop
+centre, scale by the ROI, z by its width); ``WorldLandmarkProjectionCalculator`` (rotate world x, y by
+the ROI's rotation). The mask logits are left to ``segmentation``. Landmarks 33 and 34 are the auxiliary
+points that steer the next frame's ROI; 35..38 are unused, as in MediaPipe.
 """
 
 from __future__ import annotations

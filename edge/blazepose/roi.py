@@ -66,11 +66,14 @@ def alignment_rect(
     Returns:
         A rect that is square in pixels, rotated so that ``scale_point`` is straight above ``center``.
     """
-    x0, y0 = float(center[0]) * image_width, float(center[1]) * image_height  # type: ignore[index]
-    x1, y1 = float(scale_point[0]) * image_width, float(scale_point[1]) * image_height  # type: ignore[index]
+    (cx, cy), (sx, sy) = np.asarray(center, np.float64)[:2], np.asarray(scale_point, np.float64)[:2]
+    x0, y0 = float(cx) * image_width, float(cy) * image_height
+    x1, y1 = float(sx) * image_width, float(sy) * image_height
     box_size = math.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2) * 2.0
     rotation = normalize_radians(TARGET_ANGLE - math.atan2(-(y1 - y0), x1 - x0))
-    return NormRect(x0 / image_width, y0 / image_height, box_size / image_width, box_size / image_height, rotation)
+    return NormRect(
+        x0 / image_width, y0 / image_height, box_size / image_width, box_size / image_height, rotation
+    )
 
 
 def object_scale(rect: NormRect, image_width: int, image_height: int) -> float:
@@ -78,7 +81,9 @@ def object_scale(rect: NormRect, image_width: int, image_height: int) -> float:
     return (rect.width * image_width + rect.height * image_height) / 2.0
 
 
-def enlarge_to_square(rect: NormRect, image_width: int, image_height: int, scale: float = ROI_SCALE) -> NormRect:
+def enlarge_to_square(
+    rect: NormRect, image_width: int, image_height: int, scale: float = ROI_SCALE
+) -> NormRect:
     """Square the rect on its long side (in pixels) and scale it (``RectTransformationCalculator``)."""
     long_side = max(rect.width * image_width, rect.height * image_height)
     return NormRect(
@@ -90,9 +95,7 @@ def enlarge_to_square(rect: NormRect, image_width: int, image_height: int, scale
     )
 
 
-def roi_from_keypoints(
-    keypoints: npt.NDArray[np.floating], image_width: int, image_height: int
-) -> NormRect:
+def roi_from_keypoints(keypoints: npt.NDArray[np.floating], image_width: int, image_height: int) -> NormRect:
     """The landmark model's ROI from a detection's keypoints or the two auxiliary landmarks.
 
     Args:

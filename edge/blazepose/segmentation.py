@@ -23,7 +23,7 @@ _C1, _C2, _C3, _C4, _C5 = 5.68842, -0.748699, -57.8051, 291.309, -624.717
 
 
 def mask_size_for(image_size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """(width, height) of the mask grid: the frame's size, shrunk so its long side <= ``max_side`` (0: no limit)."""
+    """(width, height) of the mask grid: the frame's size, shrunk to a long side <= ``max_side`` (0: none)."""
     width, height = image_size
     if max_side <= 0 or max(width, height) <= max_side:
         return width, height
@@ -61,7 +61,9 @@ def warp_to_frame(
     out_w, out_h = mask_size
     in_h, in_w = probabilities.shape
     # Output pixel -> image-normalised -> crop-normalised -> crop pixel (WARP_INVERSE_MAP).
-    absolute = np.diag([in_w, in_h, 1.0]) @ np.linalg.inv(crop_to_image) @ np.diag([1.0 / out_w, 1.0 / out_h, 1.0])
+    absolute = (
+        np.diag([in_w, in_h, 1.0]) @ np.linalg.inv(crop_to_image) @ np.diag([1.0 / out_w, 1.0 / out_h, 1.0])
+    )
     return np.asarray(
         cv2.warpAffine(
             probabilities,

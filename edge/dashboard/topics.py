@@ -1,4 +1,5 @@
-"""The daemon's topics as a viewer sees them (CONTRACT.md "MQTT topics").
+"""The daemon's topics as a viewer sees them: the device's topic table (``edge.mqtt.topics``) read
+from the other side.
 
 ``<prefix>/<device_id>/<kind>``, where kind is one of ``KINDS``. A viewer subscribes with one
 wildcard per kind, never ``#``, so a noisy neighbour under the same prefix costs nothing.
@@ -8,14 +9,17 @@ from __future__ import annotations
 
 import re
 
-#: What viewers read. ``cmd`` is written, never read.
-KINDS: tuple[str, ...] = ("availability", "state", "stats", "pose", "silhouette", "rep", "cmd/result")
+from edge.mqtt.commands import COMMANDS as DEVICE_COMMANDS
+from edge.mqtt.topics import TOPICS, Topics
 
-#: Device ids as CONTRACT.md allows them (``[a-z0-9_-]``).
+#: What viewers read: every topic the device publishes (``cmd`` is written, never read).
+KINDS: tuple[str, ...] = tuple(spec.suffix for spec in TOPICS.values() if not spec.inbound)
+
+#: Device ids as the configuration allows them (``[a-z0-9_-]``).
 DEVICE_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 
-#: Commands a viewer may send (CONTRACT.md ``cmd``).
-COMMANDS: frozenset[str] = frozenset({"reset", "set_exercise", "start_session", "stop_session", "set_rates"})
+#: Commands a viewer may send: the ones the device accepts.
+COMMANDS: frozenset[str] = frozenset(DEVICE_COMMANDS)
 
 
 def subscriptions(prefix: str, kinds: tuple[str, ...] = KINDS, device_id: str = "+") -> list[str]:
@@ -36,4 +40,4 @@ def parse(prefix: str, topic: str) -> tuple[str, str] | None:
 
 def command_topic(prefix: str, device_id: str) -> str:
     """Where a device listens for commands."""
-    return f"{prefix}/{device_id}/cmd"
+    return Topics(prefix, device_id).cmd

@@ -47,7 +47,9 @@ def detector() -> PoseDetector:
     return PoseDetector(load_model("pose_detection", num_threads=1))
 
 
-def test_ok__decoding_puts_box_and_keypoints_at_anchor_plus_offset_and_removes_letterbox(detector: PoseDetector) -> None:
+def test_ok__decoding_puts_box_and_keypoints_at_anchor_plus_offset_and_removes_letterbox(
+    detector: PoseDetector,
+) -> None:
     raw = np.zeros((2254, 12), np.float32)
     logits = np.full(2254, -10.0, np.float32)
     anchor = 1000

@@ -30,9 +30,15 @@ def test_ok__finds_the_person_with_plausible_anatomy(estimator: PoseEstimator, f
     assert pose is not None and pose.score > 0.9
     assert pose.image_size == frames[0].size
     # standing person, camera upright: head above hips above ankles
-    nose, hip, ankle = (pose.point(PoseLandmark.NOSE)[1], pose.point(PoseLandmark.LEFT_HIP)[1], pose.point(PoseLandmark.LEFT_ANKLE)[1])
+    nose, hip, ankle = (
+        pose.point(PoseLandmark.NOSE)[1],
+        pose.point(PoseLandmark.LEFT_HIP)[1],
+        pose.point(PoseLandmark.LEFT_ANKLE)[1],
+    )
     assert nose < hip < ankle
-    assert abs(pose.world[[PoseLandmark.LEFT_HIP, PoseLandmark.RIGHT_HIP]].mean(axis=0)).max() < 0.05  # hip-centred
+    assert (
+        abs(pose.world[[PoseLandmark.LEFT_HIP, PoseLandmark.RIGHT_HIP]].mean(axis=0)).max() < 0.05
+    )  # hip-centred
 
 
 def test_ok__video_mode_detects_once_then_tracks(estimator: PoseEstimator, frames: list) -> None:

@@ -37,9 +37,10 @@ def test_ok__one_euro_follows_fast_motion_more_closely_than_slow() -> None:
     slow, fast = OneEuroFilter(OneEuroParams(0.05, 80.0)), OneEuroFilter(OneEuroParams(0.05, 80.0))
     for f in (slow, fast):
         f.apply(np.array([0.0]), SECOND)
-    assert fast.apply(np.array([1.0]), SECOND + SECOND // 30, value_scale=1.0)[0] > slow.apply(
-        np.array([1.0]), SECOND + SECOND // 30, value_scale=0.001
-    )[0]
+    assert (
+        fast.apply(np.array([1.0]), SECOND + SECOND // 30, value_scale=1.0)[0]
+        > slow.apply(np.array([1.0]), SECOND + SECOND // 30, value_scale=0.001)[0]
+    )
 
 
 def test_ok__repeated_timestamp_returns_the_input_unfiltered() -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from edge.blazepose import EstimatorOptions, PoseEstimator
 from edge.parity import ClipParity, compare, reference_pairs
+from edge.silhouette import SilhouetteExtractor
 
 REPO = Path(__file__).resolve().parents[2]
 NOISE_FLOOR = REPO / "tests" / "data" / "mediapipe_noise_floor.tsv"
@@ -48,19 +49,26 @@ def _frame_weighted(rows: list[ClipParity], attribute: str) -> float:
 
 @pytest.fixture(scope="session")
 def video_parity(shared: Path) -> list[ClipParity]:
-    pairs = [p for p in reference_pairs(shared / "footage", shared / "reference") if not p[0].startswith("stills/")]
+    pairs = [
+        p for p in reference_pairs(shared / "footage", shared / "reference") if not p[0].startswith("stills/")
+    ]
     estimator = PoseEstimator(EstimatorOptions(mask_max_side=320))
+    extractor = SilhouetteExtractor()
     rows = []
     for name, media, reference in pairs:
         estimator.reset()
-        rows.append(compare(estimator.estimate, media, reference, name, clock="mediapipe"))
+        rows.append(
+            compare(estimator.estimate, media, reference, name, clock="mediapipe", silhouettes=extractor)
+        )
     _report("video", rows)
     return rows
 
 
 @pytest.fixture(scope="session")
 def still_parity(shared: Path) -> list[ClipParity]:
-    pairs = [p for p in reference_pairs(shared / "footage", shared / "reference") if p[0].startswith("stills/")]
+    pairs = [
+        p for p in reference_pairs(shared / "footage", shared / "reference") if p[0].startswith("stills/")
+    ]
     estimator = PoseEstimator(EstimatorOptions(static_image_mode=True))
     rows = [compare(estimator.estimate, media, reference, name) for name, media, reference in pairs]
     _report("stills", rows)
@@ -69,7 +77,27 @@ def still_parity(shared: Path) -> list[ClipParity]:
 
 def noise_floor() -> dict[str, dict[str, float]]:
     with NOISE_FLOOR.open() as fh:
-        return {row["clip"]: {k: float(v) for k, v in row.items() if k != "clip"} for row in csv.DictReader(fh, delimiter="\t")}
+        return {
+            row["clip"]: {k: float(v) for k, v in row.items() if k != "clip"}
+            for row in csv.DictReader(fh, delimiter="\t")
+        }
+
+
+def test_ok__silhouettes_match_mediapipes_thresholded_masks(video_parity: list[ClipParity]) -> None:
+    """The silhouette (one person, holes filled) against MediaPipe's own mask thresholded at 0.5."""
+    assert _frame_weighted(video_parity, "silhouette_ious") >= IOU
+
+
+def test_ok__mask_of_the_tfjs_test_image_matches_tfjs_expectation(shared: Path) -> None:
+    """tfjs-models' pose-detection test (mediapipe runtime) wants IoU >= 0.88 with pose_segmentation.png."""
+    image = cv2.imread(str(shared / "footage" / "stills" / "tfjs_pose_warrior2_beach.jpg"))
+    expected = (
+        cv2.imread(str(shared / "annotations" / "tfjs_pose_detection" / "pose_segmentation.png"))[..., 0]
+        > 127
+    )
+    pose = PoseEstimator(EstimatorOptions(static_image_mode=True)).estimate(image, 0.0)
+    ours = pose.mask >= 0.5
+    assert np.count_nonzero(ours & expected) / np.count_nonzero(ours | expected) >= 0.88
 
 
 def test_ok__stills_in_static_mode_match_mediapipe(still_parity: list[ClipParity]) -> None:
@@ -95,8 +123,10 @@ def test_ok__each_clip_is_as_close_as_mediapipe_is_to_itself(video_parity: list[
         error_bound = max(VIDEO_ERROR, 2 * own.get("landmark_error", 0.0))
         agreement_bound = min(AGREEMENT, own.get("agreement", 1.0) - 0.05)
         if not (row.landmark_error <= error_bound and row.agreement >= agreement_bound):
-            failures.append(f"{row.name}: error {row.landmark_error:.4f} (bound {error_bound:.4f}), agreement "
-                            f"{row.agreement:.3f} (bound {agreement_bound:.3f})")
+            failures.append(
+                f"{row.name}: error {row.landmark_error:.4f} (bound {error_bound:.4f}), agreement "
+                f"{row.agreement:.3f} (bound {agreement_bound:.3f})"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -112,4 +142,6 @@ def test_ok__pck_against_human_labels_equals_mediapipes(shared: Path) -> None:
     labelled = sum(r["labelled"] for r in rows)
     ours, theirs = sum(r["edge_pose"] for r in rows), sum(r["mediapipe"] for r in rows)
     assert labelled >= 150
-    assert abs(ours - theirs) <= 2, f"PCK@0.2 edge-pose {ours / labelled:.3f} vs MediaPipe {theirs / labelled:.3f}"
+    assert abs(ours - theirs) <= 2, (
+        f"PCK@0.2 edge-pose {ours / labelled:.3f} vs MediaPipe {theirs / labelled:.3f}"
+    )

@@ -7,12 +7,24 @@ import math
 import numpy as np
 import pytest
 
-from edge.blazepose.roi import alignment_rect, enlarge_to_square, normalize_radians, object_scale, roi_from_keypoints
+from edge.blazepose.roi import (
+    alignment_rect,
+    enlarge_to_square,
+    normalize_radians,
+    object_scale,
+    roi_from_keypoints,
+)
 
 
 @pytest.mark.parametrize(
     ("angle", "expected"),
-    [(0.0, 0.0), (math.pi, -math.pi), (-math.pi, -math.pi), (3 * math.pi / 2, -math.pi / 2), (-3 * math.pi, -math.pi)],
+    [
+        (0.0, 0.0),
+        (math.pi, -math.pi),
+        (-math.pi, -math.pi),
+        (3 * math.pi / 2, -math.pi / 2),
+        (-3 * math.pi, -math.pi),
+    ],
 )
 def test_ok__normalize_radians_wraps_to_minus_pi_pi(angle: float, expected: float) -> None:
     assert normalize_radians(angle) == pytest.approx(expected)
@@ -27,7 +39,9 @@ def test_ok__normalize_radians_wraps_to_minus_pi_pi(angle: float, expected: floa
         ((0.5, 0.75), -math.pi),  # below: upside down
     ],
 )
-def test_ok__rotation_points_the_scale_point_straight_up(scale_point: tuple[float, float], rotation: float) -> None:
+def test_ok__rotation_points_the_scale_point_straight_up(
+    scale_point: tuple[float, float], rotation: float
+) -> None:
     rect = alignment_rect((0.5, 0.5), scale_point, 100, 100)
     assert rect.rotation == pytest.approx(rotation)
 

@@ -6,14 +6,27 @@ import numpy as np
 import pytest
 
 from edge.blazepose.crop import PixelRect
-from edge.blazepose.segmentation import MaskSmoother, mask_size_for, sigmoid_inplace, smooth_mask, warp_to_frame
+from edge.blazepose.segmentation import (
+    MaskSmoother,
+    mask_size_for,
+    sigmoid_inplace,
+    smooth_mask,
+    warp_to_frame,
+)
 
 
 @pytest.mark.parametrize(
     ("size", "max_side", "expected"),
-    [((640, 360), 0, (640, 360)), ((640, 360), 320, (320, 180)), ((1080, 1920), 320, (180, 320)), ((200, 100), 320, (200, 100))],
+    [
+        ((640, 360), 0, (640, 360)),
+        ((640, 360), 320, (320, 180)),
+        ((1080, 1920), 320, (180, 320)),
+        ((200, 100), 320, (200, 100)),
+    ],
 )
-def test_ok__mask_grid_keeps_the_frame_aspect(size: tuple[int, int], max_side: int, expected: tuple[int, int]) -> None:
+def test_ok__mask_grid_keeps_the_frame_aspect(
+    size: tuple[int, int], max_side: int, expected: tuple[int, int]
+) -> None:
     assert mask_size_for(size, max_side) == expected
 
 

@@ -39,8 +39,17 @@ def short_clip(tmp_path_factory: pytest.TempPathFactory, demo_clip: Path) -> Pat
 def processed(short_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("out")
     done = edge_pose(
-        "process", str(short_clip), "--out", str(out / "frames.jsonl"), "--masks", str(out / "masks.npz"),
-        "--mask-every", "5", "--annotate", str(out / "annotated.mp4"), "--no-progress",
+        "process",
+        str(short_clip),
+        "--out",
+        str(out / "frames.jsonl"),
+        "--masks",
+        str(out / "masks.npz"),
+        "--mask-every",
+        "5",
+        "--annotate",
+        str(out / "annotated.mp4"),
+        "--no-progress",
     )
     return {"done": done, "out": out}
 
@@ -100,7 +109,10 @@ def test_ok__folder_of_images_runs_in_static_mode_with_file_names(tmp_path: Path
     [
         (lambda tmp: tmp / "missing.mp4", "no such file or folder"),
         (lambda tmp: (tmp / "notes.txt").write_text("hello") and tmp / "notes.txt", "not a video"),
-        (lambda tmp: (tmp / "broken.jpg").write_bytes(b"\xff\xd8junk") and tmp / "broken.jpg", "cannot read as an image"),
+        (
+            lambda tmp: (tmp / "broken.jpg").write_bytes(b"\xff\xd8junk") and tmp / "broken.jpg",
+            "cannot read as an image",
+        ),
         (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "folder holds no images"),
     ],
 )
@@ -117,3 +129,26 @@ def test_fail__unwritable_output_is_reported_before_processing(tmp_path: Path, s
     blocker.write_text("x")
     done = edge_pose("process", str(short_clip), "--out", str(blocker / "sub" / "o.jsonl"))
     assert done.returncode == 2 and "cannot write the frame records" in done.stderr
+
+
+def _footage(shared_dir: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in (shared_dir / "footage").rglob("*")
+        if p.is_file() and p.suffix.lower() in {".mp4", ".jpg", ".png"}
+    )
+
+
+def test_ok__every_file_in_the_shared_footage_runs_cleanly(shared: Path, tmp_path: Path) -> None:
+    """Clips from 202x360 to 3840x2160 at 5 to 60 fps, portrait and landscape, stills: no error on any
+    (the first 15 frames of each; whole clips run in the parity and rep-count tests)."""
+    files = _footage(shared)
+    assert len(files) >= 80
+    failures = []
+    for index, path in enumerate(files):
+        out = tmp_path / f"{index}.jsonl"
+        done = edge_pose("process", str(path), "--out", str(out), "--max-frames", "15", "--no-progress")
+        expected = 1 if path.suffix.lower() in {".jpg", ".png"} else 15
+        if done.returncode != 0 or len(out.read_text().splitlines()) != expected:
+            failures.append(f"{path.name}: exit {done.returncode}: {done.stderr.strip()[-200:]}")
+    assert not failures, "\n".join(failures)

@@ -190,7 +190,7 @@ def test_ok__discovery_retained_and_republished_when_home_assistant_restarts(
     try:
         topic = "homeassistant/device/edgepose_dev1/config"
         # Wait until discovery was published before Home Assistant subscribes: a message forwarded live to an
-        # existing subscription carries retain=0 (MQTT 3.1.1 section 3.3.1.3); only a stored one shows retain=1.
+        # existing subscription carries retain=0 (MQTT 3.1.1 section 3.3.1.3); a stored one shows retain=1.
         probe = subscribers(broker.port, [topic], client_id="probe")
         assert probe.wait_for(lambda: len(probe.on(topic)) == 1)
         ha = subscribers(broker.port, [topic], client_id="home-assistant")

@@ -1,0 +1,322 @@
+"""The repetition state machine on one scalar signal, with hysteresis, smoothing and debounce.
+
+``SignalCounter`` follows one exercise signal (degrees, see ``edge.reps.exercises``) over time and
+reports each *cycle*: the signal left its start position, maybe reached the turning point, and
+came back. It knows nothing about poses, so it is tested with plain tables of (t, value).
+
+The machine, written for a turning point that is a minimum (the counter flips the sign for a
+maximum):
+
+* ``idle``: nothing to follow yet. The first usable value on the start side of ``start_limit``
+  becomes the start position. A first value already past ``turn_limit`` (the stream opens at the
+  bottom) starts a rep "from the turn", counted on the way back only if the body stays near the
+  turning point for ``turn_dwell_s`` first (``count_from_turn``).
+* start phase (e.g. ``"up"``): the start level is the lowest-effort value seen there (the highest
+  knee angle while standing). The rep begins when the signal moves ``leave_fraction * min_rom``
+  away from it.
+* still in the start phase while moving; once the signal is past ``turn_limit`` and ``min_rom``
+  away from the start level, the phase becomes the turning phase (e.g. ``"down"``). Lingering
+  there, or wobbling by less than the return criterion, changes nothing.
+* the cycle ends when the signal is back within ``return_fraction`` of the rep's range from its
+  start level: that frame is the rep's ``end`` (the body still has the last quarter of the way to
+  go, typically 0.2-0.5 s). It is a complete rep if it reached the turning phase; a partial one
+  if it moved at least ``partial_fraction * min_rom``; noise otherwise, and always when faster
+  than ``min_rep_s``.
+
+Hysteresis comes from the distance between leaving (``leave_fraction``) and coming back
+(``return_fraction`` of the actual range), so noise smaller than either never makes a cycle, and
+a rep that stops short of the start position is not counted until it gets there. Without a usable
+value for more than ``max_gap_s`` (tracking lost, person gone, landmarks not visible) the machine
+drops the rep in progress and goes back to idle; shorter gaps are bridged. All durations come from
+timestamps, never from frame counts, because clips run at 5 to 60 frames per second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, fields
+
+from edge.errors import ConfigError
+from edge.reps.exercises import ExerciseSpec
+
+IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Tolerances shared by every exercise (the per-exercise limits are in ``ExerciseSpec``).
+
+    Attributes:
+        visibility_floor: a side is measured only if all its landmarks have at least this visibility.
+        smoothing_s: time constant of the exponential smoothing of the signal, seconds.
+        leave_fraction: a rep begins when the signal is this fraction of ``min_rom`` away from
+            the start level.
+        return_fraction: a rep ends when the signal is back within this fraction of the rep's
+            range of motion from its start level.
+        partial_fraction: a cycle that did not qualify as a rep is reported as partial if it
+            moved at least this fraction of ``min_rom``.
+        min_rep_s: shortest plausible repetition, seconds (debounce).
+        max_rep_s: longest plausible repetition, seconds; a cycle taking longer is dropped.
+        max_gap_s: longest tracking loss bridged without dropping the rep in progress, seconds.
+        count_from_turn: when tracking begins at the turning point (a push-up set started from
+            the floor, a clip opening at the bottom of a squat), count the way back to the start
+            position as a repetition. Human counters do; the start of that rep was not seen.
+        turn_dwell_s: ...such a rep counts only if the body is seen at the turning point for at
+            least this long, seconds (a stream that opens with the body already on its way back
+            missed the turning point).
+    """
+
+    visibility_floor: float = 0.5
+    smoothing_s: float = 0.1
+    leave_fraction: float = 0.25
+    return_fraction: float = 0.25
+    partial_fraction: float = 0.75
+    min_rep_s: float = 0.4
+    max_rep_s: float = 15.0
+    max_gap_s: float = 1.0
+    count_from_turn: bool = True
+    turn_dwell_s: float = 0.2
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, float]) -> Tuning:
+        """Build from keyword overrides, with a clear error for unknown keys or bad values."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            expected = ", ".join(sorted(known))
+            raise ConfigError(f"reps: unknown tuning key {unknown[0]!r}; expected one of {expected}")
+        values: dict[str, float | bool] = {}
+        for key, value in overrides.items():
+            if key == "count_from_turn":
+                values[key] = bool(value)
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                problem = f"reps: invalid value {value!r} for key {key!r}: expected a number"
+                raise ConfigError(problem) from None
+            if not number >= 0.0:
+                raise ConfigError(f"reps: invalid value {value!r} for key {key!r}: expected a number >= 0")
+            values[key] = number
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One excursion from the start position and back, as ``SignalCounter`` saw it.
+
+    Attributes:
+        start: seconds, when the body left the position it rested in before the rep.
+        turn: seconds, when it was furthest from the start level.
+        end: seconds, when it was back (the frame the cycle was recognised).
+        start_value: degrees, the signal in that position.
+        turn_value: degrees, the value at the turning point.
+        complete: True for a counted repetition, False for a partial one.
+    """
+
+    start: float
+    turn: float
+    end: float
+    start_value: float
+    turn_value: float
+    complete: bool
+
+    @property
+    def rom(self) -> float:
+        """Range of motion in degrees."""
+        return abs(self.start_value - self.turn_value)
+
+
+class SignalCounter:
+    """Hysteresis state machine over one signal; see the module docstring.
+
+    Args:
+        spec: the exercise (limits, direction, phase names).
+        tuning: shared tolerances.
+    """
+
+    def __init__(self, spec: ExerciseSpec, tuning: Tuning | None = None) -> None:
+        self.spec = spec
+        self.tuning = tuning or Tuning()
+        self._sign = 1.0 if spec.turn == "max" else -1.0  # internal u = sign * value; the turn is a max of u
+        self.count = 0
+        self.reset()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget the rep in progress and the smoothing state (the count is kept)."""
+        self._state = IDLE  # IDLE | "start" | "moving"
+        self._reached = False
+        self._from_turn = False  # the rep in progress began at the turning point (start unseen)
+        self._smooth: float | None = None
+        self._last_t: float | None = None
+        self._level = 0.0  # start level, internal units
+        self._depart_t = 0.0  # last time at the start level
+        self._peak = 0.0
+        self._peak_t = 0.0
+        self._near_peak_t = 0.0  # last time within leave_fraction * min_rom of the peak
+        self._path: deque[tuple[float, float]] = deque()  # recent (t, u), to time the rep's start
+
+    @property
+    def phase(self) -> str:
+        """``"idle"``, the spec's start phase name, or its turning phase name."""
+        if self._state == IDLE:
+            return IDLE
+        return self.spec.phases[1] if self._reached else self.spec.phases[0]
+
+    @property
+    def in_rep(self) -> bool:
+        """True while a repetition is under way (left the start, not back yet)."""
+        return self._state == "moving"
+
+    @property
+    def rep_start(self) -> float | None:
+        """When the rep under way left its start position (None if none, or begun at the turn)."""
+        return self._depart_t if self._state == "moving" and not self._from_turn else None
+
+    @property
+    def value(self) -> float:
+        """The smoothed signal in degrees (NaN before the first value)."""
+        return math.nan if self._smooth is None else self._sign * self._smooth
+
+    # -- update ---------------------------------------------------------------------------
+
+    def update(self, value: float | None, t: float) -> Cycle | None:
+        """Feed one frame.
+
+        Args:
+            value: the signal in degrees, or None/NaN when it cannot be measured in this frame.
+            t: the frame's timestamp in seconds (non-decreasing).
+
+        Returns:
+            The cycle that ended on this frame (complete or partial), else None.
+        """
+        tune = self.tuning
+        if value is None or math.isnan(value):
+            if self._last_t is not None and t - self._last_t > tune.max_gap_s:
+                self.reset()
+            return None
+        u = self._sign * float(value)
+        if self._last_t is not None and t - self._last_t > tune.max_gap_s:
+            self.reset()
+        if self._smooth is None or self._last_t is None:
+            self._smooth = u
+        else:
+            dt = max(t - self._last_t, 0.0)
+            alpha = 1.0 if tune.smoothing_s <= 0 else 1.0 - math.exp(-dt / tune.smoothing_s)
+            self._smooth += alpha * (u - self._smooth)
+        self._last_t = t
+        self._path.append((t, self._smooth))
+        while self._path and t - self._path[0][0] > tune.max_rep_s:
+            self._path.popleft()
+        return self._step(self._smooth, t)
+
+    def _step(self, u: float, t: float) -> Cycle | None:
+        spec, tune = self.spec, self.tuning
+        start_u = self._sign * spec.start_limit
+        turn_u = self._sign * spec.turn_limit
+        if self._state == IDLE:
+            if u <= start_u:
+                self._enter_start(u, t)
+            elif tune.count_from_turn and u >= turn_u:
+                # Tracking begins at the turning point (a set started from the floor, a clip that
+                # opens at the bottom): the way back to the start position is a repetition.
+                self._state, self._reached, self._from_turn = "moving", True, True
+                self._level, self._depart_t = start_u, t
+                self._peak, self._peak_t = u, t
+                self._near_peak_t = t
+            return None
+        if self._state == "start":
+            if u <= self._level:
+                self._level = u
+            if u <= self._level + 0.5 * tune.leave_fraction * spec.min_rom:
+                self._depart_t = t
+            if u > self._level + tune.leave_fraction * spec.min_rom:
+                self._state = "moving"
+                self._reached = False
+                self._peak, self._peak_t = u, t
+            return None
+        # moving
+        if u > self._peak:
+            self._peak, self._peak_t = u, t
+        if u >= self._peak - tune.leave_fraction * spec.min_rom:
+            self._near_peak_t = t
+        rom = self._peak - self._level
+        if not self._reached and self._peak >= turn_u and rom >= spec.min_rom:
+            self._reached = True
+        if t - self._depart_t > tune.max_rep_s:  # too slow to be a repetition: start over
+            if u <= start_u:
+                self._enter_start(u, t)
+            else:
+                self._state, self._reached = IDLE, False
+            return None
+        back = self._level if self._from_turn else self._level + tune.return_fraction * rom
+        if u > back:
+            return None
+        cycle = self._close(u, t, rom)
+        self._enter_start(u, t)
+        return cycle
+
+    def _close(self, u: float, t: float, rom: float) -> Cycle | None:
+        spec, tune = self.spec, self.tuning
+        duration = t - self._depart_t
+        if self._from_turn:
+            # Begun at the turning point: a rep only if the turning point itself was seen (the body
+            # stayed there a moment), not when the stream opens with the body already on its way
+            # back; only half of it was seen, so half the shortest duration is enough. Otherwise
+            # nothing was seen of an attempt: no event.
+            seen = self._near_peak_t - self._depart_t >= tune.turn_dwell_s
+            if not (seen and duration >= tune.min_rep_s / 2):
+                return None
+            complete = True
+        else:
+            if duration < tune.min_rep_s:
+                return None  # faster than any repetition: a glitch
+            complete = self._reached
+            if not complete and rom < tune.partial_fraction * spec.min_rom:
+                return None
+        if complete:
+            self.count += 1
+        start, start_u = (self._depart_t, u) if self._from_turn else self._left_start()
+        return Cycle(
+            start=start,
+            turn=self._peak_t,
+            end=t,
+            start_value=self._sign * start_u,
+            turn_value=self._sign * self._peak,
+            complete=complete,
+        )
+
+    def _left_start(self) -> tuple[float, float]:
+        """When, and from which value, the body left its start position for this rep.
+
+        Walking back from the turning point: the signal moves towards the start until it reaches
+        the position the body rested in before this rep (going further back, it either stays
+        there or dips towards the turn again, an earlier movement). The rep began at the last
+        moment the body was in that position (within half the leave tolerance), so a long rest,
+        or shuffling into position, before the rep does not count in its duration.
+        """
+        leave = self.tuning.leave_fraction * self.spec.min_rom
+        samples = [(t, u) for t, u in self._path if t <= self._peak_t]
+        if not samples:
+            return self._depart_t, self._level
+        lowest, first = samples[-1][1], 0
+        for j in range(len(samples) - 1, -1, -1):
+            u = samples[j][1]
+            if u < lowest:
+                lowest = u
+            elif u > lowest + leave:
+                first = j + 1
+                break
+        for t, u in reversed(samples[first:]):
+            if u <= lowest + 0.5 * leave:
+                return t, lowest
+        return self._depart_t, self._level
+
+    def _enter_start(self, u: float, t: float) -> None:
+        self._state = "start"
+        self._reached = self._from_turn = False
+        self._level = u
+        self._depart_t = t

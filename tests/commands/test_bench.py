@@ -1,0 +1,60 @@
+"""``edge-pose bench`` reports every stage, the invoke limit and memory, and runs without MediaPipe."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_clip: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "bench",
+            str(demo_clip),
+            "--frames",
+            "20",
+            "--reference",
+            "none",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(out.read_text())
+    assert row["frames"] == 20 and row["size"] == [1280, 720]
+    assert set(row["stage_ms"]) == {
+        "decode (wait)",
+        "detect",
+        "crop",
+        "landmark_invoke",
+        "landmark_decode",
+        "mask",
+        "smoothing",
+        "silhouette",
+    }
+    assert row["invoke_limit_ms"] > 0 and row["tracked_over_invoke"] > 1.0
+    assert 0 < row["peak_rss_mb"] < 1000 and row["fps"] > 0
+    assert "tracked frame" in done.stdout and "MediaPipe      not run" in done.stdout
+
+
+def test_fail__bench_on_a_missing_clip_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "edge", "bench", str(tmp_path / "nope.mp4"), "--reference", "none"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "nope.mp4: no such video" in done.stderr
