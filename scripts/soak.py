@@ -128,47 +128,49 @@ class Sample:
 
 @dataclass
 class Sampler:
+    """Samples the daemon every ``every_s`` seconds until ``stop_event``, and once more right then
+    (before the daemon shuts down, so the last sample is not taken after the model was released)."""
+
     daemon: Daemon
     every_s: float
+    stop_event: threading.Event
     samples: list[Sample] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         thermal = ThermalProbe()
         t0 = time.monotonic()
         while True:
-            recent = self.daemon.latency.recent((50.0, 99.0))
-            self.samples.append(
-                Sample(
-                    t=time.monotonic() - t0,
-                    rss_mb=rss_mb(),
-                    # not gc.get_objects(): the list it builds holds a reference to every object,
-                    # LiteRT's interpreter included, and an invoke() at that moment refuses to run
-                    # ("There is at least 1 reference to internal data").
-                    py_blocks=sys.getallocatedblocks(),
-                    frames=self.daemon.frames,
-                    skipped=self.daemon.skipped_frames,
-                    p50_ms=None if recent is None else recent[0],
-                    p99_ms=None if recent is None else recent[1],
-                    cpu_temp_c=thermal.read(),
-                )
-            )
-            last = self.samples[-1]
-            log.info(
-                "t=%6.0f s  rss=%6.1f MB  py_blocks=%8d  frames=%7d  skipped=%6d  p50=%s ms  p99=%s ms",
-                last.t,
-                last.rss_mb,
-                last.py_blocks,
-                last.frames,
-                last.skipped,
-                _fmt(last.p50_ms),
-                _fmt(last.p99_ms),
-            )
-            if self._stop.wait(self.every_s):
+            self._sample(t0, thermal)
+            if self.stop_event.wait(self.every_s):
+                self._sample(t0, thermal)
                 return
 
-    def stop(self) -> None:
-        self._stop.set()
+    def _sample(self, t0: float, thermal: ThermalProbe) -> None:
+        recent = self.daemon.latency.recent((50.0, 99.0))
+        sample = Sample(
+            t=time.monotonic() - t0,
+            rss_mb=rss_mb(),
+            # not gc.get_objects(): the list it builds holds a reference to every object, LiteRT's
+            # interpreter included, and an invoke() at that moment refuses to run ("There is at
+            # least 1 reference to internal data").
+            py_blocks=sys.getallocatedblocks(),
+            frames=self.daemon.frames,
+            skipped=self.daemon.skipped_frames,
+            p50_ms=None if recent is None else recent[0],
+            p99_ms=None if recent is None else recent[1],
+            cpu_temp_c=thermal.read(),
+        )
+        self.samples.append(sample)
+        log.info(
+            "t=%6.0f s  rss=%6.1f MB  py_blocks=%8d  frames=%7d  skipped=%6d  p50=%s ms  p99=%s ms",
+            sample.t,
+            sample.rss_mb,
+            sample.py_blocks,
+            sample.frames,
+            sample.skipped,
+            _fmt(sample.p50_ms),
+            _fmt(sample.p99_ms),
+        )
 
 
 def build_estimator(args: argparse.Namespace, clip: Path) -> Any:
@@ -264,6 +266,7 @@ def report(
         },
         "py_blocks": {"start": warm[0].py_blocks, "end": warm[-1].py_blocks},
         "cpu_temp_c": {"max": max((s.cpu_temp_c for s in samples if s.cpu_temp_c is not None), default=None)},
+        "reps": daemon.state()["count"],
         "published": dict(getattr(publisher, "counts", None) or getattr(publisher, "counters", {})),
         "inference_errors": daemon.inference_errors,
         "error": None if daemon.error is None else str(daemon.error),
@@ -345,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         silhouette=PoseMaskSilhouettes(SilhouetteExtractor()),
     )
     stop = threading.Event()
-    sampler = Sampler(daemon, every)
+    sampler = Sampler(daemon, every, stop)
     sampling = threading.Thread(target=sampler.run, name="soak-sampler", daemon=True)
     timer = threading.Timer(args.duration, stop.set)
     timer.daemon = True
@@ -362,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     code = run_service(daemon, publisher, closers=closers, stop_event=stop)
     elapsed = time.monotonic() - t0
     timer.cancel()
-    sampler.stop()
+    stop.set()  # also when the daemon ended by itself
     sampling.join(5.0)
     result = report(args, daemon, sampler.samples, elapsed, publisher, clip)
     if args.json:
@@ -393,7 +396,8 @@ def _text(r: dict[str, Any]) -> str:
             f"slope {_fmt(rss['slope_mb_per_h'])} MB/h",
             f"python blocks   {r['py_blocks']['start']} -> {r['py_blocks']['end']} (sys.getallocatedblocks)",
             f"cpu temp max    {_fmt(r['cpu_temp_c']['max'])} C",
-            f"published       {r['published']}",
+            f"reps counted    {r['reps']}",
+        f"published       {r['published']}",
             f"errors          {r['inference_errors']} inference errors; {r['error'] or 'no fatal error'}",
         ]
     )
