@@ -195,12 +195,11 @@ def broker(tmp_path: Path) -> Iterator[Any]:
 
 def expected_events(shared: Path, clip: str) -> list[dict[str, Any]]:
     """The rep events the same pipeline finds in the clip in-process (what the daemon must publish)."""
-    from edge.config import load
-    from edge.reps import RepCounter
-
     from edge.blazepose import PoseEstimator
     from edge.camera import CameraSettings, open_camera_source
+    from edge.config import load
     from edge.daemon.compose import estimator_options, mask_needed
+    from edge.reps import RepCounter
 
     config = load(None, env={}, overrides={"device.id": DEVICE, "reps.exercise": "squat"})
     estimator = PoseEstimator(estimator_options(config.pose, mask_needed(config)))
@@ -422,4 +421,48 @@ def test_ok__lcd_and_dashboard_run_inside_the_daemon(shared: Path, tmp_path: Pat
     assert daemon.stop() == 0, daemon.stderr
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+    assert "Traceback" not in daemon.stderr
+
+
+def test_ok__a_camera_that_comes_later_is_reported_then_used(tmp_path: Path, broker, daemons) -> None:
+    """The service starts while the (network) camera is off: READY=1 anyway, state camera_error on
+    MQTT, watchdog pings while it retries; once the camera is up, status running and frames flow."""
+    from edge.mqtt.broker import free_port
+
+    mosquitto = broker()
+    subscriber = Subscriber(mosquitto.port, f"{PREFIX}/#")
+    cam_port = free_port()
+    config = write_config(tmp_path, mosquitto.port, tmp_path / "unused.mp4")
+    text = config.read_text().replace('kind = "file"', 'kind = "stream"')
+    text = text.replace(
+        f'uri = "{tmp_path / "unused.mp4"}"', f'uri = "http://127.0.0.1:{cam_port}/video.mjpg"'
+    )
+    config.write_text(text.replace("[source]", "[source]\nretry_initial_s = 0.2\nretry_max_s = 0.5"))
+    daemon = daemons(config, watchdog_usec=1_000_000)
+    daemon.wait_ready(30.0)
+
+    def statuses() -> list[str]:
+        return [s["status"] for s in subscriber.payloads(f"{PREFIX}/state")]
+
+    assert subscriber.wait_for(lambda: "camera_error" in statuses(), 15), daemon.stderr
+    pings_before = daemon.poll_notify().count("WATCHDOG=1")
+    time.sleep(1.5)
+    assert daemon.poll_notify().count("WATCHDOG=1") > pings_before, "pings while the camera is retried"
+    camera = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "camera" / "mjpeg_server.py"), str(cam_port), "90"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert camera.stdout is not None and camera.stdout.readline().strip() == "ready"
+        assert subscriber.wait_for(lambda: statuses()[-1:] == ["running"], 20), statuses()
+        assert subscriber.wait_for(
+            lambda: any(s["frames"] > 10 for s in subscriber.payloads(f"{PREFIX}/stats")), 15
+        )
+        assert daemon.stop() == 0, daemon.stderr
+    finally:
+        camera.kill()
+        camera.wait()
+    lost = [line for line in daemon.stderr.splitlines() if "cannot open" in line or "lost" in line]
+    assert len(lost) == 1, daemon.stderr  # one line for the outage, not one per retry
     assert "Traceback" not in daemon.stderr
