@@ -32,8 +32,7 @@ def estimator_options(pose: Any, mask_needed: bool) -> Any:
         model=pose.model,
         segmentation=bool(pose.segmentation and mask_needed),
         smooth_landmarks=pose.smooth_landmarks,
-        # pose.smooth_segmentation is not mapped: MediaPipe 0.10.21 does not blend masks whatever
-        # that option says (edge.blazepose.estimator), and the daemon keeps parity with it.
+        mask_smoothing=pose.mask_smoothing,
         min_detection_confidence=pose.min_detection_confidence,
         min_tracking_confidence=pose.min_tracking_confidence,
         mask_max_side=pose.mask_max_side,

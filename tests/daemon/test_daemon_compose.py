@@ -30,7 +30,7 @@ POSE = SimpleNamespace(
     min_detection_confidence=0.6,
     min_tracking_confidence=0.4,
     smooth_landmarks=False,
-    smooth_segmentation=True,
+    mask_smoothing=0.7,
     mask_max_side=320,
 )
 SILHOUETTE = SimpleNamespace(enabled=True, source="pose", threshold=0.5, max_points=48, png=True, png_size=64)
@@ -50,7 +50,7 @@ def test_ok__estimator_options_follow_the_pose_section() -> None:
     options = estimator_options(POSE, mask_needed=True)
     assert (options.model, options.threads, options.min_detection_confidence) == ("lite", 3, 0.6)
     assert options.min_tracking_confidence == 0.4 and options.smooth_landmarks is False
-    assert options.segmentation is True and options.mask_max_side == 320
+    assert options.segmentation is True and options.mask_max_side == 320 and options.mask_smoothing == 0.7
     assert options.static_image_mode is False
 
 
