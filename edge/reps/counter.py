@@ -56,6 +56,9 @@ class Tuning:
             range of motion from its start level.
         partial_fraction: a cycle that did not qualify as a rep is reported as partial if it
             moved at least this fraction of ``min_rom``.
+        turnaround_fraction: a rep that reached its turning point also ends where the body,
+            back on the start side of ``start_limit`` and at least this fraction of the rep's
+            range back, turns towards the turning point again (the next rep has begun).
         min_rep_s: shortest plausible repetition, seconds (debounce).
         max_rep_s: longest plausible repetition, seconds; a cycle taking longer is dropped.
         max_gap_s: longest tracking loss bridged without dropping the rep in progress, seconds.
@@ -72,6 +75,7 @@ class Tuning:
     leave_fraction: float = 0.25
     return_fraction: float = 0.25
     partial_fraction: float = 0.75
+    turnaround_fraction: float = 0.5
     min_rep_s: float = 0.4
     max_rep_s: float = 15.0
     max_gap_s: float = 1.0
@@ -157,6 +161,7 @@ class SignalCounter:
         self._peak = 0.0
         self._peak_t = 0.0
         self._near_peak_t = 0.0  # last time within leave_fraction * min_rom of the peak
+        self._low, self._low_t = 0.0, 0.0  # furthest back towards the start since the peak
         self._path: deque[tuple[float, float]] = deque()  # recent (t, u), to time the rep's start
 
     @property
@@ -227,6 +232,7 @@ class SignalCounter:
                 self._level, self._depart_t = start_u, t
                 self._peak, self._peak_t = u, t
                 self._near_peak_t = t
+                self._low, self._low_t = u, t
             return None
         if self._state == "start":
             if u <= self._level:
@@ -237,12 +243,16 @@ class SignalCounter:
                 self._state = "moving"
                 self._reached = False
                 self._peak, self._peak_t = u, t
+                self._low, self._low_t = u, t
             return None
         # moving
+        leave = tune.leave_fraction * spec.min_rom
         if u > self._peak:
             self._peak, self._peak_t = u, t
-        if u >= self._peak - tune.leave_fraction * spec.min_rom:
+        if u >= self._peak - leave:
             self._near_peak_t = t
+        if u <= self._low or self._peak_t == t:
+            self._low, self._low_t = u, t
         rom = self._peak - self._level
         if not self._reached and self._peak >= turn_u and rom >= spec.min_rom:
             self._reached = True
@@ -252,12 +262,24 @@ class SignalCounter:
             else:
                 self._state, self._reached = IDLE, False
             return None
-        back = self._level if self._from_turn else self._level + tune.return_fraction * rom
-        if u > back:
-            return None
-        cycle = self._close(u, t, rom)
-        self._enter_start(u, t)
-        return cycle
+        if u <= self._level + tune.return_fraction * rom:
+            cycle = self._close(u, t, rom)
+            self._enter_start(u, t)
+            return cycle
+        if (
+            self._reached
+            and self._low <= start_u
+            and self._peak - self._low >= tune.turnaround_fraction * rom
+            and u > self._low + leave
+        ):
+            # Turned back towards the turning point from short of the start level, on the start
+            # side of start_limit and more than half way back: this rep is over and the next has
+            # begun from there (the rest position moved, or the first one was an extreme).
+            cycle = self._close(self._low, self._low_t, rom)
+            self._enter_start(self._low, self._low_t)
+            self._step(u, t)
+            return cycle
+        return None
 
     def _close(self, u: float, t: float, rom: float) -> Cycle | None:
         spec, tune = self.spec, self.tuning
@@ -265,9 +287,10 @@ class SignalCounter:
         if self._from_turn:
             # Begun at the turning point: a rep only if the turning point itself was seen (the body
             # stayed there a moment), not when the stream opens with the body already on its way
-            # back; only half of it was seen, so half the shortest duration is enough. Otherwise
-            # nothing was seen of an attempt: no event.
-            seen = self._near_peak_t - self._depart_t >= tune.turn_dwell_s
+            # back, or on its way down (then it did not open at the turn); only half of it was
+            # seen, so half the shortest duration is enough. Otherwise nothing was seen of an
+            # attempt: no event.
+            seen = self._near_peak_t - self._reached_turn_t() >= tune.turn_dwell_s
             if not (seen and duration >= tune.min_rep_s / 2):
                 return None
             complete = True
@@ -288,6 +311,14 @@ class SignalCounter:
             turn_value=self._sign * self._peak,
             complete=complete,
         )
+
+    def _reached_turn_t(self) -> float:
+        """The first time the signal came within the leave tolerance of the turning point."""
+        near = self._peak - self.tuning.leave_fraction * self.spec.min_rom
+        for t, u in self._path:
+            if t >= self._depart_t and u >= near:
+                return t
+        return self._peak_t
 
     def _left_start(self) -> tuple[float, float]:
         """When, and from which value, the body left its start position for this rep.
