@@ -14,7 +14,8 @@ exercise's movement:
   before the switch was recognised is counted in full (their events come late, one per frame on
   the following frames, with their true start and end times);
 * a cycle of the same kind seen by a twin tracker (squat and lunge both follow the knee closing)
-  counts once: a cycle overlapping an accepted one by more than half its duration is the same.
+  counts once: a cycle and an accepted one that overlap by more than half the shorter one's
+  duration are the same movement.
   Trackers following one angle the other way (curl and press both follow the elbow) see a movement
   half a cycle apart; their cycles count only for their own exercise, when the body confirms it.
 
@@ -35,6 +36,7 @@ from edge.pose import Pose
 from edge.reps.counter import IDLE, Tuning
 from edge.reps.events import RepEvent
 from edge.reps.exercises import AUTO_CANDIDATES, EXERCISES, exercise_names
+from edge.reps.limbs import LimbLengths
 from edge.reps.recognizer import FAMILY, FeatureHistory, classify
 from edge.reps.signals import Measures
 from edge.reps.tracker import ExerciseTracker
@@ -42,7 +44,9 @@ from edge.reps.tracker import ExerciseTracker
 AUTO = "auto"
 #: Consecutive repetitions of another exercise that make ``auto`` switch to it.
 SWITCH_REPS = 2
-#: A candidate rep overlapping an accepted rep by more than this share of its duration is the same movement.
+#: A candidate rep and an accepted rep that overlap by more than this share of the shorter one's
+#: duration are the same movement (a twin tracker's cycle lying inside the accepted one: on the
+#: mirrored ``lunge/nowva_lunge`` the front knee's side-lunge cycle, 1.2 s, inside the lunge's 2.3 s).
 _SAME_MOVEMENT_OVERLAP = 0.5
 
 
@@ -94,6 +98,7 @@ class RepCounter:
         self._streak: list[tuple[str, RepEvent | None]] = []
         self._accepted: deque[tuple[float, float]] = deque(maxlen=8)
         self._last_t: float | None = None
+        self._limbs = LimbLengths(visibility_floor=self.tuning.visibility_floor)
         if name == AUTO:
             self._trackers = {n: ExerciseTracker(EXERCISES[n], self.tuning) for n in AUTO_CANDIDATES}
             self._history: FeatureHistory | None = FeatureHistory(self.tuning.max_rep_s + 1.0)
@@ -145,7 +150,8 @@ class RepCounter:
         if self._last_t is not None and t < self._last_t:
             self._rewind()
         self._last_t = t
-        measures = Measures(pose, self.tuning.visibility_floor)
+        measures = Measures(pose, self.tuning.visibility_floor, self._limbs)
+        self._limbs.observe(measures.world, measures.visibility, t)
         if self._history is not None:
             self._history.add(measures, t)
         for name, tracker in self._trackers.items():
@@ -157,6 +163,7 @@ class RepCounter:
         return self._queue.popleft() if self._queue else None
 
     def _rewind(self) -> None:
+        self._limbs.clear()
         for tracker in self._trackers.values():
             tracker.restart()
         if self._history is not None:
@@ -213,7 +220,8 @@ class RepCounter:
     def _overlaps_accepted(self, event: RepEvent) -> bool:
         for start, end in self._accepted:
             overlap = min(end, event.end) - max(start, event.start)
-            if overlap > _SAME_MOVEMENT_OVERLAP * max(event.duration, 1e-6):
+            shorter = min(event.duration, end - start)
+            if overlap > _SAME_MOVEMENT_OVERLAP * max(shorter, 1e-6):
                 return True
         return False
 

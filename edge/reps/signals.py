@@ -12,6 +12,9 @@ the bottom of the frame while a person lunges towards the camera, ``lunge/quva_0
 constrained by the rest of the limb, and the joint still reads right; a limb that is mostly out
 of view or hidden (mean below the floor) is not used.
 
+Elbow angles are read with the stream's usual arm segment lengths when the caller keeps them
+(``edge.reps.limbs``): the model sometimes shortens an arm instead of bending it.
+
 ``Measures`` computes each quantity at most once per pose, because ``auto`` asks the same
 questions (the knee angle, the torso's orientation) for nine exercises at every frame.
 """
@@ -27,6 +30,7 @@ from edge.landmarks import PoseLandmark
 from edge.pose import VISIBILITY, Pose
 from edge.reps import geometry
 from edge.reps.exercises import EXERCISES, Posture, Signal
+from edge.reps.limbs import CHAINS, LimbLengths
 
 
 def right_twin(landmark: PoseLandmark) -> PoseLandmark:
@@ -105,13 +109,17 @@ class Measures:
     Args:
         pose: the pose, or None (then every reading is unusable).
         visibility_floor: see the module docstring.
+        limbs: the stream's usual segment lengths; with them, elbow and knee angles are read
+            from the distance between the limb's ends (``edge.reps.limbs``), else they are the
+            plain world joint angles.
 
     Attributes:
         world: (33, 3) float64 world landmarks in metres, None without a usable pose.
     """
 
-    def __init__(self, pose: Pose | None, visibility_floor: float) -> None:
+    def __init__(self, pose: Pose | None, visibility_floor: float, limbs: LimbLengths | None = None) -> None:
         self.visibility_floor = visibility_floor
+        self.limbs = limbs
         self.world: np.ndarray | None = None
         self._vis: np.ndarray | None = None
         if pose is not None and bool(np.isfinite(pose.world).all()):
@@ -141,6 +149,9 @@ class Measures:
             ):
                 values = geometry.joint_angles(self.world, _ANGLES)  # type: ignore[arg-type]
                 self._values.update(zip((("joint_angle", a) for a in _ANGLES), values.tolist(), strict=True))
+                if self.limbs is not None:
+                    bends = self.limbs.bend_angles(self.world).tolist()
+                    self._values.update(zip((("joint_angle", c) for c in CHAINS), bends, strict=True))
             elif (
                 kind == "elevation"
                 and landmarks in _ELEVATIONS
@@ -152,7 +163,14 @@ class Measures:
                 )
             if key not in self._values:
                 self._values[key] = measure(self.world, kind, landmarks)
+                if self.limbs is not None and kind == "joint_angle" and landmarks in CHAINS:
+                    self._values[key] = float(self.limbs.bend_angles(self.world)[CHAINS.index(landmarks)])
         return self._values[key]
+
+    @property
+    def visibility(self) -> np.ndarray | None:
+        """(33,) float64 landmark visibilities, None without a usable pose."""
+        return self._vis
 
     def visibilities(self, landmarks: tuple[PoseLandmark, ...]) -> np.ndarray:
         """The landmarks' visibilities, (len(landmarks),); zeros without a pose."""

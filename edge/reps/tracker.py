@@ -17,6 +17,7 @@ from edge.pose import Pose
 from edge.reps.counter import IDLE, Cycle, SignalCounter, Tuning
 from edge.reps.events import RepEvent
 from edge.reps.exercises import ExerciseSpec
+from edge.reps.limbs import LimbLengths
 from edge.reps.signals import Measures, combine, side_landmarks
 
 
@@ -42,6 +43,8 @@ class ExerciseTracker:
         sides = ("left", "right") if spec.sides == "each" else (spec.sides,)
         self._counters = {side: SignalCounter(spec, self.tuning) for side in sides}
         self._history: deque[_Sample] = deque()
+        # The stream's usual limb lengths, when no caller shares its ``Measures`` (``update``).
+        self._limbs = LimbLengths(visibility_floor=self.tuning.visibility_floor)
 
     @property
     def count(self) -> int:
@@ -77,6 +80,7 @@ class ExerciseTracker:
         for counter in self._counters.values():
             counter.reset()
         self._history.clear()
+        self._limbs.clear()
 
     def update(self, pose: Pose | None, t: float, measures: Measures | None = None) -> list[RepEvent]:
         """Feed one frame; return the repetitions (complete or partial) that ended on it.
@@ -86,7 +90,10 @@ class ExerciseTracker:
             t: timestamp in seconds.
             measures: this pose's ``Measures`` when the caller shares them between trackers.
         """
-        m = measures if measures is not None else Measures(pose, self.tuning.visibility_floor)
+        if measures is None:
+            measures = Measures(pose, self.tuning.visibility_floor, self._limbs)
+            self._limbs.observe(measures.world, measures.visibility, t)
+        m = measures
         if not m.valid or not m.in_posture(self.spec.posture):
             readings = None
             self._history.append(_Sample(t, math.nan, math.nan, math.nan))
