@@ -18,7 +18,7 @@ model is fit to clips, and every threshold is a named constant with its physical
 3. Within a family, the shape of the movement: ``side_lunge`` when at the bottom one knee is
    bent far more than the other, ``lunge`` when the feet are split front-to-back, else
    ``squat``; ``shoulder_press`` when the hands rise above the shoulders by ``PRESS_WRIST`` arm
-   lengths, else ``bicep_curl``; arms swinging while the feet jump apart are a ``jumping_jack``
+   lengths or the upper arms are held raised (``PRESS_UPPER_ARM``), else ``bicep_curl``; arms swinging while the feet jump apart are a ``jumping_jack``
    (bent elbows included), straight arms rising forward a ``front_raise``, straight arms rising
    sideways with the feet seen still a lateral raise (not supported). When the deciding body
    part is not seen, the verdict is the family's default member, marked uncertain (a squat
@@ -82,6 +82,10 @@ SPLIT_STANCE = 0.45
 SIDE_LUNGE_GAP = 45.0
 #: Press: hands at least this high above the shoulders (90th percentile), in arm lengths.
 PRESS_WRIST = 0.5
+#: Press: or the upper arms raised at least this far from the torso (median shoulder angle),
+#: degrees. Curls keep them down by the body (medians 21-32 degrees over the curl clips, normal and
+#: mirrored pipeline poses), presses hold them at or above the horizontal (medians 96-139).
+PRESS_UPPER_ARM = 60.0
 #: Arms kept straight: the elbow angle moves by at most this, degrees (a press moves it 40+).
 STRAIGHT_ARM_ROM = 30.0
 #: Raised forward rather than sideways: forward share of the upper arm at least this.
@@ -162,6 +166,7 @@ class Summary:
         chest_high: 90th percentile of the chest's elevation (highest, most of the time).
         chest_top: highest chest elevation held for two frames in a row.
         wrist_top: 90th percentile of the highest wrist's height above its shoulder, arm lengths.
+        shoulder_mid: median shoulder angle (hip-shoulder-elbow), visible arms averaged.
         forward_raised: median forward share of the upper arms while raised (shoulder angle > 45).
         feet_side_rom: range of the feet's sideways distance, leg lengths (NaN if unseen).
         feet_forward_bottom: median front-to-back distance of the feet at the bottom of the
@@ -175,6 +180,7 @@ class Summary:
     chest_high: float
     chest_top: float
     wrist_top: float
+    shoulder_mid: float
     forward_raised: float
     feet_side_rom: float
     feet_forward_bottom: float
@@ -225,6 +231,7 @@ def summarize(rows: np.ndarray) -> Summary:
         chest_high=_pct(col["chest"], 90),
         chest_top=_extremes(col["chest"])[1],
         wrist_top=_pct(col["wrist"], 90),
+        shoulder_mid=_pct(col["shoulder"], 50),
         forward_raised=_pct(raised, 50),
         feet_side_rom=_rom(col["feet_side"]),
         feet_forward_bottom=_pct(col["feet_forward"][bottom], 50),
@@ -278,7 +285,8 @@ def classify(s: Summary) -> Verdict:
         return _NONE if feet_seen else Verdict("arms", "jumping_jack", certain=False)
     if elbows < MIN_SHARE:
         return _NONE
-    return Verdict("elbows", "shoulder_press" if s.wrist_top >= PRESS_WRIST else "bicep_curl")
+    pressing = s.wrist_top >= PRESS_WRIST or s.shoulder_mid >= PRESS_UPPER_ARM
+    return Verdict("elbows", "shoulder_press" if pressing else "bicep_curl")
 
 
 class FeatureHistory:
