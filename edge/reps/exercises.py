@@ -16,6 +16,12 @@ A repetition leaves the *start position*, passes its *turning point* and comes b
   and not counted.
 * ``turn`` says whether the turning point is a minimum (squat: the knee closes) or a maximum
   (shoulder press: the elbow opens) of the signal.
+* ``planted``: for an exercise done on planted hands or feet, the limb whose end bears the
+  weight. A cycle during which that end moved in the image by more than the limb's own image
+  length (``PLANTED_TRAVEL``) was not this exercise and is not counted: on the labelled push-up
+  clips the hands move 0.02-0.77 arm lengths during a push-up, against 1.0-2.5 when someone
+  walks up to the camera at the end of a set with the elbows bent and the chest leaning forward
+  (the posture of an incline push-up) or jumps up in a burpee.
 
 The tolerances shared by all exercises (how close to the start counts as back, smoothing, tracking
 loss, visibility) live in ``edge.reps.counter.Tuning``. Adding an exercise is adding an entry here
@@ -70,6 +76,9 @@ class Posture:
     chest: tuple[float, float] = (-90.0, 90.0)
 
 
+#: A planted hand or foot moves less than this many lengths of its limb during a rep, in the image.
+PLANTED_TRAVEL = 1.0
+
 #: Standing, sitting or kneeling upright, a forward lean included (a deep squat leans to ~40 degrees).
 UPRIGHT = Posture(torso=(30.0, 90.0))
 #: Chest towards the floor, as in a plank (an incline push-up's chest faces ~35 degrees down).
@@ -104,6 +113,8 @@ class ExerciseSpec:
         asymmetry_limit: optional degrees; with both sides visible, a rep whose left and right
             ranges of motion differ by more is flagged ``asymmetric``.
         aliases: other names accepted for this exercise.
+        planted: optional (root, joint, end) of the LEFT limb whose end stays planted during a
+            rep (push-up: shoulder, elbow, wrist); see the module docstring.
     """
 
     name: str
@@ -120,6 +131,7 @@ class ExerciseSpec:
     depth: tuple[PoseLandmark, PoseLandmark, float] | None = None
     asymmetry_limit: float | None = None
     aliases: tuple[str, ...] = ()
+    planted: tuple[PoseLandmark, PoseLandmark, PoseLandmark] | None = None
 
 
 KNEE = Signal("knee_angle", "joint_angle", (_L.LEFT_HIP, _L.LEFT_KNEE, _L.LEFT_ANKLE))
@@ -159,7 +171,7 @@ _SPECS: tuple[ExerciseSpec, ...] = (
     ExerciseSpec(
         "pushup", "push-up (also incline and knee push-ups): elbows bend and straighten",
         ELBOW, "both", PRONE, "min", start_limit=130.0, turn_limit=125.0, min_rom=30.0,
-        asymmetry_limit=30.0, aliases=("push_up",),
+        asymmetry_limit=30.0, aliases=("push_up",), planted=(_L.LEFT_SHOULDER, _L.LEFT_ELBOW, _L.LEFT_WRIST),
     ),
     _curl("bicep_curl", "both", "bicep curl with both arms together"),
     _curl("bicep_curl_left", "left", "bicep curl, left arm only"),
@@ -219,6 +231,10 @@ def validate_spec(spec: ExerciseSpec) -> list[str]:
             problems.append(f"{where}: {label} must be (low, high) within -90..90 degrees")
     if spec.depth is not None and not spec.depth[0].name.startswith("LEFT_"):
         problems.append(f"{where}: depth segment must be given by the LEFT side's landmarks")
+    if spec.planted is not None and (
+        len(spec.planted) != 3 or any(not lm.name.startswith("LEFT_") for lm in spec.planted)
+    ):
+        problems.append(f"{where}: planted must be three LEFT landmarks (root, joint, end)")
     return problems
 
 

@@ -55,7 +55,7 @@ REFRESH_S = 0.5
 #: frame-to-frame length noise on limbs that do not bend (jumping jacks, front raises, jumping
 #: rope, lunges' arms) stays within 0.93-1.05 of the median (5th-95th percentile), while bending
 #: arms in push-ups shorten to 0.70-0.80.
-SHORTENING_TOLERANCE = 0.9
+SHORTENING_TOLERANCE = 0.85
 #: Samples kept per segment (``WINDOW_S`` at 64 fps; older samples age out by time).
 _CAPACITY = 640
 

@@ -16,7 +16,7 @@ import numpy as np
 from edge.pose import Pose
 from edge.reps.counter import IDLE, Cycle, SignalCounter, Tuning
 from edge.reps.events import RepEvent
-from edge.reps.exercises import ExerciseSpec
+from edge.reps.exercises import PLANTED_TRAVEL, ExerciseSpec
 from edge.reps.limbs import LimbLengths
 from edge.reps.signals import Measures, combine, side_landmarks
 
@@ -27,6 +27,7 @@ class _Sample:
     left: float  # degrees or NaN (side not usable)
     right: float
     depth: float  # the depth segment's elevation (deepest usable side) or NaN
+    planted: tuple[tuple[float, float, float], ...] = ()  # per side: end x, y and limb length, pixels
 
 
 class ExerciseTracker:
@@ -99,7 +100,8 @@ class ExerciseTracker:
             self._history.append(_Sample(t, math.nan, math.nan, math.nan))
         else:
             readings = {side: m.reading(self.spec.signal, side) for side in ("left", "right")}
-            self._history.append(_Sample(t, readings["left"].value, readings["right"].value, self._depth(m)))
+            sample = _Sample(t, readings["left"].value, readings["right"].value, self._depth(m), self._planted(pose, m))
+            self._history.append(sample)
         while self._history and t - self._history[0].t > self.tuning.max_rep_s + 1.0:
             self._history.popleft()
 
@@ -112,8 +114,9 @@ class ExerciseTracker:
             else:
                 value = readings[side].value
             cycle = counter.update(value, t)
-            if cycle is not None:
-                events.append(self._event(cycle, side, counter))
+            event = None if cycle is None else self._event(cycle, side, counter)
+            if event is not None:
+                events.append(event)
         return events
 
     # -- per-rep measurements ---------------------------------------------------------------
@@ -130,9 +133,46 @@ class ExerciseTracker:
                 best = elevation if math.isnan(best) else max(best, elevation)
         return best
 
-    def _event(self, cycle: Cycle, side: str, counter: SignalCounter) -> RepEvent:
+    def _planted(self, pose: Pose | None, m: Measures) -> tuple[tuple[float, float, float], ...]:
+        """Image position of each side's planted end and its limb's image length (NaN unseen)."""
+        if self.spec.planted is None or pose is None:
+            return ()
+        scale = np.asarray(pose.image_size, np.float64)
+        out = []
+        for side in ("left", "right"):
+            lms = side_landmarks(self.spec.planted, side)
+            if float(np.min(m.visibilities(lms))) < self.tuning.visibility_floor:
+                out.append((math.nan, math.nan, math.nan))
+                continue
+            xy = pose.landmarks[[int(lm) for lm in lms], :2].astype(np.float64) * scale
+            length = float(np.linalg.norm(xy[1] - xy[0]) + np.linalg.norm(xy[2] - xy[1]))
+            out.append((float(xy[2, 0]), float(xy[2, 1]), length))
+        return tuple(out)
+
+    def _stayed_planted(self, window: list[_Sample]) -> bool:
+        """Whether a planted end of a seen limb stayed put over the rep (``ExerciseSpec.planted``).
+
+        Its travel is the distance between the 5th and 95th percentiles of its image position;
+        a side seen on fewer than half the frames (or three) is not judged, and with no side
+        judged the rep keeps the benefit of the doubt.
+        """
+        judged = False
+        for i in range(2):
+            rows = np.array([s.planted[i] for s in window if len(s.planted) == 2 and math.isfinite(s.planted[i][2])])
+            if len(rows) < max(3, len(window) / 2):
+                continue
+            judged = True
+            travel = float(np.linalg.norm(np.percentile(rows[:, :2], 95, axis=0) - np.percentile(rows[:, :2], 5, axis=0)))
+            if travel <= PLANTED_TRAVEL * float(np.median(rows[:, 2])):
+                return True
+        return not judged
+
+    def _event(self, cycle: Cycle, side: str, counter: SignalCounter) -> RepEvent | None:
         spec = self.spec
         window = [s for s in self._history if cycle.start - 1e-9 <= s.t <= cycle.end + 1e-9]
+        if cycle.complete and spec.planted is not None and not self._stayed_planted(window):
+            counter.count -= 1  # the hands (feet) did not bear the weight: not this exercise
+            return None
         flags: list[str] = []
         if not cycle.complete:
             flags.append("partial_range")
