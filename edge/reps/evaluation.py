@@ -9,9 +9,11 @@ rep that passed its turning point before the clip ended. A count c is *exact* wh
 from __future__ import annotations
 
 import csv
+import math
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from edge.errors import InputError
@@ -50,11 +52,37 @@ def read_labels(path: Path) -> list[Label]:
         raise InputError(f"{path}: not a labels table with clip, exercise, reps, reps_max ({exc})") from None
 
 
-def run_counter(stream: Stream, exercise: str) -> RepCounter:
-    """Feed a whole stream to a fresh ``RepCounter`` and return it (``count``, ``exercise``)."""
+@dataclass
+class CounterCost:
+    """Time spent in ``RepCounter.update``, per mode (``"explicit"``, ``"auto"``)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    frames: dict[str, int] = field(default_factory=dict)
+
+    def add(self, mode: str, seconds: float, frames: int) -> None:
+        self.seconds[mode] = self.seconds.get(mode, 0.0) + seconds
+        self.frames[mode] = self.frames.get(mode, 0) + frames
+
+    def ms_per_frame(self, mode: str) -> float:
+        """Mean milliseconds per frame (NaN before any frame)."""
+        frames = self.frames.get(mode, 0)
+        return 1000.0 * self.seconds.get(mode, 0.0) / frames if frames else math.nan
+
+
+def run_counter(stream: Stream, exercise: str, cost: CounterCost | None = None) -> RepCounter:
+    """Feed a whole stream to a fresh ``RepCounter`` and return it (``count``, ``exercise``).
+
+    Args:
+        stream: the frames.
+        exercise: an exercise name or ``"auto"``.
+        cost: if given, the time spent counting is added to it.
+    """
     counter = RepCounter(exercise)
+    started = time.perf_counter()
     for pose, t in stream:
         counter.update(pose, t)
+    if cost is not None:
+        cost.add("auto" if exercise == "auto" else "explicit", time.perf_counter() - started, len(stream))
     return counter
 
 
@@ -82,11 +110,34 @@ class ClipResult:
 
 
 def evaluate(clip: str, exercise: str, stream: Stream, reps: int = -1, reps_max: int = -1) -> ClipResult:
-    """Count one stream four ways (explicit/auto x normal/mirrored)."""
-    flipped = mirrored(stream)
+    """Count one stream four ways (explicit/auto x normal/mirrored), the mirror image made by
+    ``Pose.mirrored`` (geometric: x -> 1 - x, left and right swapped)."""
+    return evaluate_pair(clip, exercise, stream, mirrored(stream), reps, reps_max)
+
+
+def evaluate_pair(
+    clip: str,
+    exercise: str,
+    normal: Stream,
+    flipped: Stream,
+    reps: int = -1,
+    reps_max: int = -1,
+    cost: CounterCost | None = None,
+) -> ClipResult:
+    """Count a clip and its mirror image four ways (explicit/auto x normal/mirrored).
+
+    Args:
+        clip: the clip's path under ``footage/``.
+        exercise: the labelled (or guessed) exercise; explicit counts are -1 if it is not supported.
+        normal: the clip's pose stream.
+        flipped: the pose stream of the mirror image: the video flipped left-right before pose
+            estimation (what a mirrored camera delivers), or ``mirrored(normal)``.
+        reps, reps_max: the label, -1 for an unlabelled clip.
+        cost: if given, the counting time is added to it.
+    """
     supported = exercise in EXERCISES
-    explicit = [run_counter(s, exercise).count if supported else -1 for s in (stream, flipped)]
-    auto = [run_counter(s, "auto") for s in (stream, flipped)]
+    explicit = [run_counter(s, exercise, cost).count if supported else -1 for s in (normal, flipped)]
+    auto = [run_counter(s, "auto", cost) for s in (normal, flipped)]
     return ClipResult(
         clip, exercise, reps, reps_max, explicit[0], explicit[1],
         auto[0].count, auto[1].count, auto[0].exercise or "-", auto[1].exercise or "-",
@@ -154,6 +205,19 @@ def score(results: Sequence[ClipResult]) -> Scores:
         recognised_mirrored=sum(r.auto_mirrored_exercise == r.exercise for r in rows),
         confusion=Counter((r.exercise, r.auto_exercise) for r in rows),
     )
+
+
+#: The issue's bar, per column: exact on at least this share of the labelled clips...
+EXACT_SHARE = 0.9
+#: ...and within one on this share (all of them).
+WITHIN_ONE_SHARE = 1.0
+
+
+def meets_bar(scores: Scores, column: str) -> bool:
+    """Whether a column (``"explicit"``, ``"explicit_mirrored"``, ``"auto"``, ``"auto_mirrored"``)
+    meets the acceptance bar: exact on >= 90 % of the labelled clips, within one on all."""
+    n = scores.clips
+    return n > 0 and scores.exact[column] >= EXACT_SHARE * n and scores.within_one[column] >= WITHIN_ONE_SHARE * n
 
 
 def guess_exercise(clip: str) -> str:
