@@ -17,9 +17,14 @@ between the two videos (correlation 0.85).
 So the elbow angle is computed by the law of cosines from the distance between the arm's ends and
 the *usual* lengths of its two segments: each segment's median length over the last ``WINDOW_S``
 seconds in which it was seen (visibility at least the floor), of which only shortening beyond
-the model's noise counts (``SHORTENING_TOLERANCE``); a segment at or above that length keeps its
-current length, so that an arm the model draws at its usual size reads exactly the world joint
-angle. Elbow signal of the 20 labelled push-up, curl and press clips, pipeline poses of the
+the model's noise counts: a segment is taken at its current length or at ``SHORTENING_TOLERANCE``
+of its usual length, whichever is longer. An arm the model draws at about its usual size reads
+exactly the world joint angle; a shortened one reads the bend its ends imply for segments at 85 %
+of their length. The correction is partial and continuous (no jump where a segment crosses the
+tolerance): a 90-degree bend drawn straight reads 113 degrees, a 70-degree one 85, and a mild
+bend (120 degrees) drawn straight is not recovered. Taking the full usual length below the
+tolerance (a continuous ramp from 85 % to 70 %) was measured too: it counted one push-up too
+many on ``calimiro_test1_home``. Elbow signal of the 20 labelled push-up, curl and press clips, pipeline poses of the
 original against the flipped video (5th-95th percentile, correlation): ``joelo_pushup`` 98-151 /
 128-155 deg, r 0.58 before; 83-151 / 100-155 deg, r 0.71 after; the other clips' correlations
 change by -0.02 to +0.06 (median 0.96 both). The flipped joelo video then counts 12 push-ups

@@ -52,8 +52,17 @@ def noisy(rows, amplitude: float, seed: int = 0):  # type: ignore[no-untyped-def
         ("lingers at the bottom", track((0, 170), (1, 80), (4, 85), (5, 170)), 1, 0),
         # bounces 20 degrees at the bottom (less than three quarters of the range): counted once
         ("bounces at the bottom", track((0, 170), (1, 80), (1.3, 100), (1.6, 80), (2.5, 170)), 1, 0),
-        # comes most of the way up, goes down again, then stands: one rep
-        ("incomplete return", track((0, 170), (1, 80), (1.6, 140), (2.2, 80), (3, 170)), 1, 0),
+        # comes most of the way up but not to standing (start_limit 140), goes down again, then
+        # stands: one rep
+        ("incomplete return", track((0, 170), (1, 80), (1.6, 130), (2.2, 80), (3, 170)), 1, 0),
+        # stands tall once, then every rep comes back to 145 only (standing, start_limit 140, but
+        # further than a quarter of the range from 175): each turn back down ends a rep
+        (
+            "rest position moves",
+            track((0, 175), (0.3, 175), (1, 80), (2, 145), (3, 80), (4, 145), (5, 80), (6, 145), (6.5, 145)),
+            3,
+            0,
+        ),
         # a rep still in progress when the input ends is not counted
         ("ends on the way up", track((0, 170), (1, 80), (1.7, 130)), 0, 0),
         ("ends at the bottom", track((0, 170), (1, 80), (2, 80)), 0, 0),
@@ -85,6 +94,9 @@ def noisy(rows, amplitude: float, seed: int = 0):  # type: ignore[no-untyped-def
         ("opens at the bottom", track((0, 80), (0.8, 82), (1.8, 170), (2.5, 170)), 1, 0),
         # the stream opens with the body already on its way up: the bottom was not seen
         ("opens rising", track((0, 100), (0.7, 170), (1.5, 170)), 0, 0),
+        # opens at the bottom; the body leaves the view on the way up at 135 (within a quarter of
+        # its range from the start limit): the way up counts
+        ("opens at the bottom, leaves rising", track((0, 60), (1, 60), (2, 135), (2.1, None), (4, None)), 1, 0),
         # opens half way down: waits for a start position first
         ("opens half way", track((0, 125), (0.5, 120), (1, 170), (2, 80), (3, 170)), 1, 0),
     ],
@@ -103,6 +115,29 @@ def test_ok__noise_does_not_double_count() -> None:
     for seed in range(20):
         counter, _ = run(noisy(rows, 8.0, seed))
         assert counter.count == 2, seed
+
+
+def test_ok__moved_rest_position_with_noise_counts_each_rep_once() -> None:
+    """Prevents the turn-back rule (a rep ends where the body heads down again short of its first
+    rest position) from splitting or merging reps on model jitter of +-8 degrees."""
+    rows = track((0, 175), (0.3, 175), (1, 80), (2, 150), (3, 80), (4, 150), (5, 80), (6, 150), (6.5, 150))
+    for seed in range(20):
+        counter, _ = run(noisy(rows, 8.0, seed))
+        assert counter.count == 3, seed
+
+
+def test_ok__stream_opening_on_the_way_down_is_no_rep_from_the_turn() -> None:
+    """Prevents counting the first frames of a new track as a rep from the turning point when they
+    only pass through it (``pushup/calimiro_push-up_43``: the model reads 122, 116, 84, 91, 113,
+    137 degrees while the arms are straight, then the one real push-up follows). The body must be
+    seen near the turning point for ``turn_dwell_s``, counted from when it got there."""
+    rows = track(
+        (0, 124), (0.3, 112), (0.4, 84), (0.47, 113), (0.53, 137), (0.9, 150),
+        (1.5, 85), (2.5, 150), (3, 150), fps=15.0,
+    )  # fmt: skip
+    counter, cycles = run(rows, EXERCISES["pushup"])
+    assert counter.count == 1
+    assert [c.start > 0.9 for c in cycles] == [True]
 
 
 def test_ok__brief_tracking_loss_is_bridged() -> None:
