@@ -5,7 +5,8 @@ frames -> ``PoseEstimator`` (video mode, the clip's real timestamps) -> ``RepCou
 copy is the video flipped left-right *before* pose estimation, as a mirrored camera would deliver it.
 The issue's bar: exact (reps <= count <= reps_max) on >= 90 % of the labelled clips of supported
 exercises, off by at most one on all, with the exercise given and with ``auto``, normal and mirrored.
-The per-clip table is written to ``artifacts/rep-counts-pipeline.tsv``.
+The per-clip table is written to ``artifacts/rep-counts-pipeline.tsv``. To iterate on the counter
+without re-running pose estimation, score saved streams with ``scripts/rep_accuracy.py --streams``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import cv2
 import pytest
 
 from edge.blazepose import EstimatorOptions, PoseEstimator
-from edge.reps.evaluation import ClipResult, read_labels, run_counter, score, write_table
+from edge.reps.evaluation import ClipResult, evaluate_pair, read_labels, score, write_table
 from edge.reps.streams import Stream
 from edge.sources import VideoFileSource
 
@@ -45,14 +46,7 @@ def results(shared: Path) -> list[ClipResult]:
             continue
         media = shared / "footage" / label.clip
         normal, flipped = (pipeline_stream(estimator, media, flip) for flip in (False, True))
-        explicit = [run_counter(s, label.exercise).count for s in (normal, flipped)]
-        auto = [run_counter(s, "auto") for s in (normal, flipped)]
-        rows.append(
-            ClipResult(
-                label.clip, label.exercise, label.reps, label.reps_max, explicit[0], explicit[1],
-                auto[0].count, auto[1].count, auto[0].exercise or "-", auto[1].exercise or "-",
-            )  # fmt: skip
-        )
+        rows.append(evaluate_pair(label.clip, label.exercise, normal, flipped, label.reps, label.reps_max))
     ARTIFACTS.mkdir(exist_ok=True)
     write_table(ARTIFACTS / "rep-counts-pipeline.tsv", rows)
     return rows

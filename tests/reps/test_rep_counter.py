@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from edge.errors import ConfigError
-from edge.reps import RepCounter, RepEvent, exercise_names
+from edge.reps import RepCounter, RepEvent, exercise_names, recognizer
 
 from .synthetic import _rot_x, cycle, stream, world_pose
 
@@ -315,3 +317,61 @@ def test_ok__time_going_backwards_keeps_the_count(exercise: str) -> None:
     counter = RepCounter(exercise)
     feed(counter, stream(SQUATS, 4.2) + [(p, t + 0.001) for p, t in stream(SQUATS, 4.2)])
     assert counter.count == 4
+
+
+# -- push-ups on planted hands, presses with raised arms, twin cycles ---------------------------
+
+PUSHUPS = lambda t: world_pose(elbow=cycle(80, 170, 2, t), shoulder=80, body="plank")  # noqa: E731
+
+
+def _travelling(frames, pixels: float):  # type: ignore[no-untyped-def]
+    """The whole figure shifted sideways in the image, back and forth by ``pixels`` per rep."""
+    out = []
+    for pose, t in frames:
+        landmarks = pose.landmarks.copy()
+        landmarks[:, 0] += pixels / pose.image_size[0] * (1 - np.cos(np.pi * t)) / 2
+        out.append((dataclasses.replace(pose, landmarks=landmarks), t))
+    return out
+
+
+@pytest.mark.parametrize(("pixels", "count"), [(0.0, 3), (40.0, 3), (250.0, 0)])
+def test_ok__pushups_need_hands_that_stay_put(pixels: float, count: int) -> None:
+    """Prevents counting bent-elbow movements of someone walking up to the camera at the end of a
+    set (``calimiro_test1_home``): the hands travel further than an arm's length (about 110 pixels
+    here) in the image. Hands that stay within it (a camera shaking by 40 pixels) still count."""
+    frames = _travelling(stream(PUSHUPS, 6.2), pixels)
+    assert feed_count("pushup", frames) == count
+    counter = _auto(frames)
+    assert (counter.exercise, counter.count) == (("pushup", 3) if count else (None, 0))
+
+
+def test_ok__press_from_the_shoulders_is_not_a_curl() -> None:
+    """Prevents ``auto`` from naming a press a curl when the set opens with the hands at the
+    shoulders (the top of a curl): the press holds the upper arms raised, a curl keeps them down."""
+    base = recognizer.Summary(
+        shares={"legs": 0.0, "elbows": 1.2, "arms": 0.3}, torso=85.0, torso_low=80.0, chest_high=0.0,
+        chest_top=5.0, wrist_top=0.2, shoulder_mid=20.0, forward_raised=0.3, feet_side_rom=0.0,
+        feet_forward_bottom=0.1, knee_gap_bottom=5.0,
+    )  # fmt: skip
+    assert recognizer.classify(base).exercise == "bicep_curl"
+    raised = dataclasses.replace(base, shoulder_mid=95.0)
+    assert recognizer.classify(raised).exercise == "shoulder_press"
+    assert recognizer.classify(dataclasses.replace(base, wrist_top=0.8)).exercise == "shoulder_press"
+
+
+@pytest.mark.parametrize(
+    ("accepted", "candidate", "same"),
+    [
+        ((5.97, 8.30), (6.87, 8.03), True),  # inside a longer accepted cycle (mirrored nowva_lunge)
+        ((6.87, 8.03), (5.97, 8.30), True),  # enclosing a shorter accepted one
+        ((2.0, 4.0), (3.5, 5.5), False),  # the next rep, overlapping by a quarter
+    ],
+)
+def test_ok__twin_cycles_are_the_same_movement(accepted, candidate, same: bool) -> None:  # type: ignore[no-untyped-def]
+    """Prevents ``auto`` from counting one lunge twice, once as the lunge and once as the front
+    knee's side-lunge cycle lying inside it."""
+    counter = RepCounter("auto")
+    counter._accepted.append(accepted)
+    start, end = candidate
+    event = RepEvent(1, "side_lunge", "right", start, end, end - start, 0.5, 0.5, 90.0, 160.0, "knee_angle")
+    assert counter._overlaps_accepted(event) is same

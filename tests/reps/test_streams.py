@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -11,7 +12,17 @@ import numpy as np
 import pytest
 
 from edge.errors import InputError
-from edge.reps.evaluation import ClipResult, Label, guess_exercise, read_table, score, write_table
+from edge.reps.evaluation import (
+    ClipResult,
+    CounterCost,
+    Label,
+    evaluate_pair,
+    guess_exercise,
+    meets_bar,
+    read_table,
+    score,
+    write_table,
+)
 from edge.reps.streams import jsonl_stream, load_stream, mirrored, reference_stream
 
 from .synthetic import make_pose, world_pose
@@ -132,3 +143,51 @@ def test_ok__accuracy_tool_reads_pipeline_jsonl(tmp_path: Path) -> None:
     )
     assert "'index': 2" in done.stdout
     assert "final: {'exercise': 'squat', 'count': 2, 'phase': 'up'}" in done.stdout
+
+
+def _write_jsonl(path: Path, frames) -> None:  # type: ignore[no-untyped-def]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for i, (pose, t) in enumerate(frames):
+            record = {"frame": i, "t": t, "image_size": [640, 480], "pose": pose.to_json() if pose else None}
+            handle.write(json.dumps(record) + "\n")
+
+
+def test_ok__pair_of_streams_scored_with_cost_and_bar() -> None:
+    """Prevents the mirrored column from silently reusing the normal stream (the point of scoring
+    the flipped video's own poses), and the bar arithmetic from drifting."""
+    from .synthetic import cycle, stream
+
+    squats = stream(lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t)), 4.2)
+    one = stream(lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t)), 2.2)
+    cost = CounterCost()
+    result = evaluate_pair("squat/x.mp4", "squat", squats, one, 2, 2, cost=cost)
+    assert (result.count, result.mirrored_count, result.auto_count, result.auto_mirrored_count) == (2, 1, 2, 1)
+    assert cost.frames == {"explicit": len(squats) + len(one), "auto": len(squats) + len(one)}
+    assert 0.0 < cost.ms_per_frame("explicit") < cost.ms_per_frame("auto")
+    s = score([result] * 9 + [dataclasses.replace(result, count=1, mirrored_count=2)])
+    assert meets_bar(s, "explicit") and not meets_bar(s, "explicit_mirrored") and not meets_bar(s, "auto_mirrored")
+
+
+def test_ok__accuracy_tool_scores_normal_and_flipped_stream_folders(tmp_path: Path) -> None:
+    """Prevents the README's tool from breaking on the lead's layout: DIR/normal/<clip>.jsonl and
+    DIR/mirrored/<clip>.jsonl, one labelled clip here, counted from each folder's own poses."""
+    from .synthetic import cycle, stream
+
+    shared = tmp_path / "shared"
+    (shared / "footage").mkdir(parents=True)
+    labels = "clip\texercise\treps\treps_max\tconfidence\tnote\nsquat/mine.mp4\tsquat\t2\t2\thigh\t-\n"
+    (shared / "footage" / "labels.tsv").write_text(labels, encoding="utf-8")
+    _write_jsonl(tmp_path / "streams" / "normal" / "squat" / "mine.jsonl", stream(
+        lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t)), 4.2))  # fmt: skip
+    _write_jsonl(tmp_path / "streams" / "mirrored" / "squat" / "mine.jsonl", stream(
+        lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t)), 2.2))  # fmt: skip
+    script = Path(__file__).resolve().parents[2] / "scripts" / "rep_accuracy.py"
+    table = tmp_path / "table.tsv"
+    command = [sys.executable, str(script), "--shared", str(shared), "--streams", str(tmp_path / "streams")]
+    done = subprocess.run([*command, "--write-table", str(table)], capture_output=True, text=True, check=True)
+    assert "video flipped before pose estimation" in done.stdout
+    assert "explicit_mirrored  exact  0/1" in done.stdout and "BELOW THE BAR" in done.stdout
+    assert "ms/frame" in done.stdout
+    row = read_table(table)[0]
+    assert (row.count, row.mirrored_count) == (2, 1)
