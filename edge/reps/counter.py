@@ -9,8 +9,14 @@ maximum):
 
 * ``idle``: nothing to follow yet. The first usable value on the start side of ``start_limit``
   becomes the start position. A first value already past ``turn_limit`` (the stream opens at the
-  bottom) starts a rep "from the turn", counted on the way back only if the body stays near the
-  turning point for ``turn_dwell_s`` first (``count_from_turn``).
+  bottom) starts a rep "from the turn", counted on the way back only if the body was seen within
+  the leave tolerance of the turning point for ``turn_dwell_s``, timed from when it got there (a
+  stream that opens on the way down and passes the bottom in a flash did not open at the turn:
+  the first frames of ``pushup/calimiro_push-up_43`` read 122, 116, 84, 91, 113 degrees while
+  the arms are straight) (``count_from_turn``). Its start was not seen, so it is taken to be
+  ``start_limit``, and the rep ends like any other, back within ``return_fraction`` of its range
+  from there (a squat rising from the bottom out of the frame, last seen at 137 of 140 degrees on
+  the flipped ``squat/calimiro_squat_24``).
 * start phase (e.g. ``"up"``): the start level is the lowest-effort value seen there (the highest
   knee angle while standing). The rep begins when the signal moves ``leave_fraction * min_rom``
   away from it.
@@ -22,13 +28,25 @@ maximum):
   go, typically 0.2-0.5 s). It is a complete rep if it reached the turning phase; a partial one
   if it moved at least ``partial_fraction * min_rom``; noise otherwise, and always when faster
   than ``min_rep_s``.
+* a rep that reached its turning phase also ends where the body turns back towards the turning
+  point (by the leave tolerance) after coming back at least ``turnaround_fraction`` (half) of its
+  range and onto the start side of ``start_limit``: the body is in a start position by the
+  exercise's own definition and has begun the next rep. Its ``end`` is the moment it turned. The
+  start level is the extreme of the rest before a rep, and a first rest can be an extreme the set
+  never returns to: the flipped ``bicep_curl/wissem_bicep_curls`` opens with the arms hanging
+  straight (163 degrees) and every later curl comes back to 133, short of the 142 that a quarter
+  of the range asks for, so 0 of 4-5 curls counted; the crunches of the flipped
+  ``situp/randy_half_crunch`` come back to 2 degrees of torso elevation after a rest at -4
+  (6 of 7). A return that stays short of the start limit (a squat coming up to 125 degrees and
+  going down again) is still no rep.
 
 Hysteresis comes from the distance between leaving (``leave_fraction``) and coming back
 (``return_fraction`` of the actual range), so noise smaller than either never makes a cycle, and
 a rep that stops short of the start position is not counted until it gets there. Without a usable
 value for more than ``max_gap_s`` (tracking lost, person gone, landmarks not visible) the machine
-drops the rep in progress and goes back to idle; shorter gaps are bridged. All durations come from
-timestamps, never from frame counts, because clips run at 5 to 60 frames per second.
+drops the rep in progress and goes back to idle; shorter gaps are bridged. (A pose seen only for
+a flicker between two losses, ``min_track_s``, is handled by ``RepCounter``.) All durations come
+from timestamps, never from frame counts, because clips run at 5 to 60 frames per second.
 """
 
 from __future__ import annotations
@@ -62,12 +80,16 @@ class Tuning:
         min_rep_s: shortest plausible repetition, seconds (debounce).
         max_rep_s: longest plausible repetition, seconds; a cycle taking longer is dropped.
         max_gap_s: longest tracking loss bridged without dropping the rep in progress, seconds.
+        min_track_s: a pose seen for less than this between two frames without one is a
+            flicker (tracking locking on, a video transition), seconds: the reps in progress are
+            dropped. The fade-in of ``situp/joelo_situp`` shows a lying person sitting up for
+            0.12 s between losses; 0.25 and 0.5 count the same on all clips.
         count_from_turn: when tracking begins at the turning point (a push-up set started from
             the floor, a clip opening at the bottom of a squat), count the way back to the start
             position as a repetition. Human counters do; the start of that rep was not seen.
         turn_dwell_s: ...such a rep counts only if the body is seen at the turning point for at
-            least this long, seconds (a stream that opens with the body already on its way back
-            missed the turning point).
+            least this long, seconds, timed from when it got there (a stream that opens with the
+            body already on its way back, or passing the turning point, missed it).
     """
 
     visibility_floor: float = 0.5
@@ -79,6 +101,7 @@ class Tuning:
     min_rep_s: float = 0.4
     max_rep_s: float = 15.0
     max_gap_s: float = 1.0
+    min_track_s: float = 0.25
     count_from_turn: bool = True
     turn_dwell_s: float = 0.2
 

@@ -19,6 +19,12 @@ exercise's movement:
   Trackers following one angle the other way (curl and press both follow the elbow) see a movement
   half a cycle apart; their cycles count only for their own exercise, when the body confirms it.
 
+Frames without a pose are passed on (short gaps are bridged, see ``edge.reps.counter``), but a
+pose seen only for a flicker between two of them (``Tuning.min_track_s``) drops the reps in
+progress: what it showed (a video transition read as a sit-up) may have started or turned a rep.
+The stream's usual arm segment lengths (``edge.reps.limbs``) are kept here and shared by all
+trackers.
+
 A cycle is judged with some context: from its start position (a quarter of its duration before
 it left), and from the start of a longer rep of another tracker still under way that encloses it
 (at most one duration earlier), so that hands moving at the bottom of a squat belong to the squat
@@ -98,6 +104,8 @@ class RepCounter:
         self._streak: list[tuple[str, RepEvent | None]] = []
         self._accepted: deque[tuple[float, float]] = deque(maxlen=8)
         self._last_t: float | None = None
+        self._track_since: float | None = None  # first frame of the pose seen without a break
+        self._track_last = 0.0
         self._limbs = LimbLengths(visibility_floor=self.tuning.visibility_floor)
         if name == AUTO:
             self._trackers = {n: ExerciseTracker(EXERCISES[n], self.tuning) for n in AUTO_CANDIDATES}
@@ -150,6 +158,7 @@ class RepCounter:
         if self._last_t is not None and t < self._last_t:
             self._rewind()
         self._last_t = t
+        self._follow_track(pose, t)
         measures = Measures(pose, self.tuning.visibility_floor, self._limbs)
         self._limbs.observe(measures.world, measures.visibility, t)
         if self._history is not None:
@@ -161,6 +170,19 @@ class RepCounter:
                 else:
                     self._on_candidate(name, event)
         return self._queue.popleft() if self._queue else None
+
+    def _follow_track(self, pose: Pose | None, t: float) -> None:
+        """Drop the reps in progress when a pose was seen only for a flicker between two losses
+        (``Tuning.min_track_s``): what it showed may have started or turned a rep that never was."""
+        if pose is not None:
+            if self._track_since is None:
+                self._track_since = t
+            self._track_last = t
+            return
+        if self._track_since is not None and self._track_last - self._track_since < self.tuning.min_track_s:
+            for tracker in self._trackers.values():
+                tracker.restart()
+        self._track_since = None
 
     def _rewind(self) -> None:
         self._limbs.clear()

@@ -10,7 +10,7 @@ import pytest
 from edge.errors import ConfigError
 from edge.reps import RepCounter, RepEvent, exercise_names, recognizer
 
-from .synthetic import _rot_x, cycle, stream, world_pose
+from .synthetic import _rot_x, cycle, make_pose, stream, world_pose
 
 SQUATS = lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t))  # noqa: E731
 CURLS = lambda t: world_pose(elbow=cycle(45.0, 170.0, 2.0, t))  # noqa: E731
@@ -375,3 +375,18 @@ def test_ok__twin_cycles_are_the_same_movement(accepted, candidate, same: bool) 
     start, end = candidate
     event = RepEvent(1, "side_lunge", "right", start, end, end - start, 0.5, 0.5, 90.0, 160.0, "knee_angle")
     assert counter._overlaps_accepted(event) is same
+
+
+def test_ok__flicker_between_tracking_losses_starts_no_rep() -> None:
+    """Prevents counting what a pose seen for four frames between two losses showed (the fade-in
+    of ``situp/joelo_situp``: the model read a lying person as sitting up for 0.12 s); the same
+    frames without the losses are a (fast) rep."""
+    frames = [(make_pose(world_pose(knee=175.0), i / 30), i / 30) for i in range(30)]
+    frames += [(None, 1.0 + i / 30) for i in range(3)]
+    frames += [(make_pose(world_pose(knee=70.0), 1.1 + i / 30), 1.1 + i / 30) for i in range(4)]
+    frames += [(None, 1.25)]
+    for i in range(45):  # slowly back up from 130, as the real pose takes over
+        t = 1.3 + i / 30
+        frames.append((make_pose(world_pose(knee=min(175.0, 130.0 + 60.0 * i / 30)), t), t))
+    assert feed_count("squat", frames) == 0
+    assert feed_count("squat", frames[:30] + frames[33:37] + frames[38:]) == 1  # no losses: a fast rep
