@@ -145,7 +145,9 @@ def _print_summary(results: list[ClipResult], source: str) -> None:
 def _print_events(args: argparse.Namespace) -> None:
     streams = _streams(args, args.events)
     if streams is None:
-        raise InputError(f"no pose stream for {args.events} at {_stream_path(args, args.events, args.mirror)}")
+        raise InputError(
+            f"no pose stream for {args.events} at {_stream_path(args, args.events, args.mirror)}"
+        )
     counter = RepCounter(args.exercise)
     for pose, t in streams[1] if args.mirror else streams[0]:
         event = counter.update(pose, t)
@@ -160,12 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", default=default_shared, help="shared data folder (default: %(default)s)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--streams", metavar="DIR", help="pipeline streams: DIR/normal/<clip>.jsonl and DIR/mirrored/<clip>.jsonl"
+        "--streams",
+        metavar="DIR",
+        help="pipeline streams: DIR/normal/<clip>.jsonl and DIR/mirrored/<clip>.jsonl",
     )
     source.add_argument("--jsonl", metavar="DIR", help="read DIR/<clip>.jsonl, mirrored geometrically")
     parser.add_argument("--all", action="store_true", help="also unlabelled clips and unsupported exercises")
     parser.add_argument(
-        "--write-table", "--write-expected", dest="write_table", metavar="TSV", help="write the per-clip table"
+        "--write-table",
+        "--write-expected",
+        dest="write_table",
+        metavar="TSV",
+        help="write the per-clip table",
     )
     parser.add_argument("--events", metavar="CLIP", help="print the rep events of one clip, e.g. squat/x.mp4")
     parser.add_argument("--exercise", default="auto", help="exercise for --events (default: auto)")

@@ -217,7 +217,11 @@ def meets_bar(scores: Scores, column: str) -> bool:
     """Whether a column (``"explicit"``, ``"explicit_mirrored"``, ``"auto"``, ``"auto_mirrored"``)
     meets the acceptance bar: exact on >= 90 % of the labelled clips, within one on all."""
     n = scores.clips
-    return n > 0 and scores.exact[column] >= EXACT_SHARE * n and scores.within_one[column] >= WITHIN_ONE_SHARE * n
+    return (
+        n > 0
+        and scores.exact[column] >= EXACT_SHARE * n
+        and scores.within_one[column] >= WITHIN_ONE_SHARE * n
+    )
 
 
 def guess_exercise(clip: str) -> str:

@@ -24,8 +24,10 @@ of their length. The correction is partial and continuous (no jump where a segme
 tolerance): a 90-degree bend drawn straight reads 113 degrees, a 70-degree one 85, and a mild
 bend (120 degrees) drawn straight is not recovered. Taking the full usual length below the
 tolerance (a continuous ramp from 85 % to 70 %) was measured too: it counted one push-up too
-many on ``calimiro_test1_home``. Elbow signal of the 20 labelled push-up, curl and press clips, pipeline poses of the
-original against the flipped video (5th-95th percentile, correlation): ``joelo_pushup`` 98-151 /
+many on ``calimiro_test1_home``.
+
+Elbow signal of the 20 labelled push-up, curl and press clips, pipeline poses of the original
+against the flipped video (5th-95th percentile, correlation): ``joelo_pushup`` 98-151 /
 128-155 deg, r 0.58 before; 83-151 / 100-155 deg, r 0.71 after; the other clips' correlations
 change by -0.02 to +0.06 (median 0.96 both). The flipped joelo video then counts 12 push-ups
 instead of 2 (``scripts/rep_accuracy.py``).
@@ -93,7 +95,9 @@ class LimbLengths:
         self._usual[:] = np.nan
         self._refreshed = -math.inf
 
-    def observe(self, world: npt.NDArray[np.floating] | None, visibility: npt.NDArray[np.floating] | None, t: float) -> None:
+    def observe(
+        self, world: npt.NDArray[np.floating] | None, visibility: npt.NDArray[np.floating] | None, t: float
+    ) -> None:
         """Record one frame's segment lengths and update the usual lengths.
 
         Args:

@@ -18,9 +18,10 @@ model is fit to clips, and every threshold is a named constant with its physical
 3. Within a family, the shape of the movement: ``side_lunge`` when at the bottom one knee is
    bent far more than the other, ``lunge`` when the feet are split front-to-back, else
    ``squat``; ``shoulder_press`` when the hands rise above the shoulders by ``PRESS_WRIST`` arm
-   lengths or the upper arms are held raised (``PRESS_UPPER_ARM``), else ``bicep_curl``; arms swinging while the feet jump apart are a ``jumping_jack``
-   (bent elbows included), straight arms rising forward a ``front_raise``, straight arms rising
-   sideways with the feet seen still a lateral raise (not supported). When the deciding body
+   lengths or the upper arms are held raised (``PRESS_UPPER_ARM``), else ``bicep_curl``; arms
+   swinging while the feet jump apart are a ``jumping_jack`` (bent elbows included), straight
+   arms rising forward a ``front_raise``, straight arms rising sideways with the feet seen still
+   a lateral raise (not supported). When the deciding body
    part is not seen, the verdict is the family's default member, marked uncertain (a squat
    unless split feet are seen), and the counter keeps the exercise of that family it follows.
 

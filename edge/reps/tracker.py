@@ -100,7 +100,9 @@ class ExerciseTracker:
             self._history.append(_Sample(t, math.nan, math.nan, math.nan))
         else:
             readings = {side: m.reading(self.spec.signal, side) for side in ("left", "right")}
-            sample = _Sample(t, readings["left"].value, readings["right"].value, self._depth(m), self._planted(pose, m))
+            sample = _Sample(
+                t, readings["left"].value, readings["right"].value, self._depth(m), self._planted(pose, m)
+            )
             self._history.append(sample)
         while self._history and t - self._history[0].t > self.tuning.max_rep_s + 1.0:
             self._history.popleft()
@@ -158,11 +160,15 @@ class ExerciseTracker:
         """
         judged = False
         for i in range(2):
-            rows = np.array([s.planted[i] for s in window if len(s.planted) == 2 and math.isfinite(s.planted[i][2])])
+            rows = np.array(
+                [s.planted[i] for s in window if len(s.planted) == 2 and math.isfinite(s.planted[i][2])]
+            )
             if len(rows) < max(3, len(window) / 2):
                 continue
             judged = True
-            travel = float(np.linalg.norm(np.percentile(rows[:, :2], 95, axis=0) - np.percentile(rows[:, :2], 5, axis=0)))
+            travel = float(
+                np.linalg.norm(np.percentile(rows[:, :2], 95, axis=0) - np.percentile(rows[:, :2], 5, axis=0))
+            )
             if travel <= PLANTED_TRAVEL * float(np.median(rows[:, 2])):
                 return True
         return not judged

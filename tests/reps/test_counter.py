@@ -96,7 +96,7 @@ def noisy(rows, amplitude: float, seed: int = 0):  # type: ignore[no-untyped-def
         ("opens rising", track((0, 100), (0.7, 170), (1.5, 170)), 0, 0),
         # opens at the bottom; the body leaves the view on the way up at 135 (within a quarter of
         # its range from the start limit): the way up counts
-        ("opens at the bottom, leaves rising", track((0, 60), (1, 60), (2, 135), (2.1, None), (4, None)), 1, 0),
+        ("opens low, leaves rising", track((0, 60), (1, 60), (2, 135), (2.1, None), (4, None)), 1, 0),
         # opens half way down: waits for a start position first
         ("opens half way", track((0, 125), (0.5, 120), (1, 170), (2, 80), (3, 170)), 1, 0),
     ],

@@ -162,11 +162,20 @@ def test_ok__pair_of_streams_scored_with_cost_and_bar() -> None:
     one = stream(lambda t: world_pose(knee=cycle(70.0, 175.0, 2.0, t)), 2.2)
     cost = CounterCost()
     result = evaluate_pair("squat/x.mp4", "squat", squats, one, 2, 2, cost=cost)
-    assert (result.count, result.mirrored_count, result.auto_count, result.auto_mirrored_count) == (2, 1, 2, 1)
+    assert (result.count, result.mirrored_count, result.auto_count, result.auto_mirrored_count) == (
+        2,
+        1,
+        2,
+        1,
+    )
     assert cost.frames == {"explicit": len(squats) + len(one), "auto": len(squats) + len(one)}
     assert 0.0 < cost.ms_per_frame("explicit") < cost.ms_per_frame("auto")
     s = score([result] * 9 + [dataclasses.replace(result, count=1, mirrored_count=2)])
-    assert meets_bar(s, "explicit") and not meets_bar(s, "explicit_mirrored") and not meets_bar(s, "auto_mirrored")
+    assert (
+        meets_bar(s, "explicit")
+        and not meets_bar(s, "explicit_mirrored")
+        and not meets_bar(s, "auto_mirrored")
+    )
 
 
 def test_ok__accuracy_tool_scores_normal_and_flipped_stream_folders(tmp_path: Path) -> None:
