@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--rounds",
         type=int,
         default=1,
-        help="alternate edge-pose and MediaPipe this many times per clip; report the median round (noisy hosts)",
+        help="alternate edge-pose and MediaPipe this many times per clip; report the median (noisy hosts)",
     )
     parser.add_argument(
         "--reference",
