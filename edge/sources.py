@@ -70,7 +70,8 @@ class FrameSource(Protocol):
         ...
 
 
-def _ensure_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+def to_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """(H, W, 3) uint8 BGR from a grey (H, W), BGRA (H, W, 4) or BGR image (returned as is)."""
     if image.ndim == 2:
         return np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
     if image.shape[2] == 4:
@@ -107,7 +108,7 @@ class VideoFileSource:
             if self._index == 0:
                 raise InputError(f"{self.path}: not a video, or no frame could be decoded")
             return None
-        frame = Frame(_ensure_bgr(np.asarray(image, np.uint8)), self._index, self._index / self._fps)
+        frame = Frame(to_bgr(np.asarray(image, np.uint8)), self._index, self._index / self._fps)
         self._index += 1
         return frame
 

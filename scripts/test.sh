@@ -4,8 +4,9 @@
 #   ./scripts/test.sh [pytest arguments...]
 #
 # 1. Debian packages: mosquitto (the real broker the MQTT, daemon and dashboard tests start), chromium
-#    (the dashboard's browser tests), systemd (systemd-analyze for the unit tests), openssl (throwaway
-#    TLS certificates), ffmpeg (a stream server for the camera tests), fonts for screenshots.
+#    (the dashboard's browser tests), systemd (systemd-analyze, systemd-sysusers for the unit tests),
+#    openssl (throwaway TLS certificates), shellcheck (the installer), util-linux (setpriv, which ties
+#    the embedded broker to its parent), fonts for screenshots.
 #    Installed with apt-get when missing (as root, or through sudo).
 # 2. .venv: numpy 2 + OpenCV 5 + ai-edge-litert, the package with its test extras: the whole suite.
 # 3. .venv-np1: numpy 1.26 + OpenCV 4.11 + tflite-runtime (Raspberry Pi OS Bookworm's stack): the
@@ -18,7 +19,7 @@ cd "$here"
 export CI="${CI:-1}"
 python=${PYTHON:-python3}
 
-apt_packages=(mosquitto chromium systemd openssl ffmpeg fonts-dejavu-core python3-venv)
+apt_packages=(mosquitto chromium systemd openssl shellcheck util-linux fonts-dejavu-core python3-venv)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

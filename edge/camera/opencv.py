@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from edge.camera.images import redact_url, to_bgr
+from edge.camera.images import redact_url
 from edge.errors import CameraError
-from edge.sources import Frame
+from edge.sources import Frame, to_bgr
 
 log = logging.getLogger(__name__)
 
