@@ -32,10 +32,14 @@ maximum):
   point (by the leave tolerance) after coming back at least ``turnaround_fraction`` (half) of its
   range and onto the start side of ``start_limit``: the body is in a start position by the
   exercise's own definition and has begun the next rep. Its ``end`` is the moment it turned. The
-  start level is the extreme of the rest before a rep, and a first rest can be an extreme the set
-  never returns to: the flipped ``bicep_curl/wissem_bicep_curls`` opens with the arms hanging
-  straight (163 degrees) and every later curl comes back to 133, short of the 142 that a quarter
-  of the range asks for, so 0 of 4-5 curls counted; the crunches of the flipped
+  body must have rested there ``rest_s`` (0.1 s): turn-backs of real reps rest 0.2-1.8 s, while
+  a two-frame glitch at the top of a press (``shoulder_press/randy_shoulderpress_rearview``: both
+  elbows read 40 degrees for 0.03 s) and a noise dip at the bottom of the first flipped
+  ``joelo_pushup`` (0.07 s) made one rep two. The start level is the extreme of the rest before
+  a rep, and a first rest can be an extreme the set never returns to: the flipped
+  ``bicep_curl/wissem_bicep_curls`` opens with the arms hanging straight (163 degrees) and every
+  later curl comes back to 133, short of the 142 that a quarter of the range asks for, so 0 of
+  4-5 curls counted; the crunches of the flipped
   ``situp/randy_half_crunch`` come back to 2 degrees of torso elevation after a rest at -4
   (6 of 7). A return that stays short of the start limit (a squat coming up to 125 degrees and
   going down again) is still no rep.
@@ -76,7 +80,8 @@ class Tuning:
             moved at least this fraction of ``min_rom``.
         turnaround_fraction: a rep that reached its turning point also ends where the body,
             back on the start side of ``start_limit`` and at least this fraction of the rep's
-            range back, turns towards the turning point again (the next rep has begun).
+            range back, turns towards the turning point again (the next rep has begun)...
+        rest_s: ...if it rested there (within the leave tolerance) at least this long, seconds.
         min_rep_s: shortest plausible repetition, seconds (debounce).
         max_rep_s: longest plausible repetition, seconds; a cycle taking longer is dropped.
         max_gap_s: longest tracking loss bridged without dropping the rep in progress, seconds.
@@ -98,6 +103,7 @@ class Tuning:
     return_fraction: float = 0.25
     partial_fraction: float = 0.75
     turnaround_fraction: float = 0.5
+    rest_s: float = 0.1
     min_rep_s: float = 0.4
     max_rep_s: float = 15.0
     max_gap_s: float = 1.0
@@ -294,6 +300,7 @@ class SignalCounter:
             and self._low <= start_u
             and self._peak - self._low >= tune.turnaround_fraction * rom
             and u > self._low + leave
+            and self._rested(leave) >= tune.rest_s
         ):
             # Turned back towards the turning point from short of the start level, on the start
             # side of start_limit and more than half way back: this rep is over and the next has
@@ -334,6 +341,11 @@ class SignalCounter:
             turn_value=self._sign * self._peak,
             complete=complete,
         )
+
+    def _rested(self, leave: float) -> float:
+        """Seconds the body stayed within ``leave`` of where it came back to since the turn."""
+        times = [t for t, u in self._path if t >= self._peak_t and u <= self._low + leave]
+        return times[-1] - times[0] if times else 0.0
 
     def _reached_turn_t(self) -> float:
         """The first time the signal came within the leave tolerance of the turning point."""

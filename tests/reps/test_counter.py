@@ -94,6 +94,14 @@ def noisy(rows, amplitude: float, seed: int = 0):  # type: ignore[no-untyped-def
         ("opens at the bottom", track((0, 80), (0.8, 82), (1.8, 170), (2.5, 170)), 1, 0),
         # the stream opens with the body already on its way up: the bottom was not seen
         ("opens rising", track((0, 100), (0.7, 170), (1.5, 170)), 0, 0),
+        # four frames read standing at the bottom (a model glitch, 0.1 s): the body did not rest
+        # there, so it did not turn back from a start position; one rep
+        (
+            "glitch to standing at the bottom",
+            track((0, 170), (1, 80), (1.3, 80), (1.3, 175), (1.4, 175), (1.4, 80), (2, 80), (3, 170)),
+            1,
+            0,
+        ),
         # opens at the bottom; the body leaves the view on the way up at 135 (within a quarter of
         # its range from the start limit): the way up counts
         ("opens low, leaves rising", track((0, 60), (1, 60), (2, 135), (2.1, None), (4, None)), 1, 0),
