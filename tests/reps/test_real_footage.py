@@ -3,7 +3,7 @@
 ``expected_counts.tsv`` holds, for every clip, the counts the counter gives today (explicit and
 ``auto``, normal and mirrored) next to the labels; every row is checked, so any change in a count
 fails here and must be looked at (regenerate with ``scripts/rep_accuracy.py --all
---write-expected tests/reps/expected_counts.tsv`` when the change is an improvement). The
+--write-table tests/reps/expected_counts.tsv`` when the change is an improvement). The
 acceptance test checks the issue's bar against the labels independently of the table.
 """
 
