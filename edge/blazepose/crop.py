@@ -101,9 +101,10 @@ def sample_maps(
     m = np.asarray(inverse, np.float64).ravel()
     xs = np.arange(width, dtype=np.float64)[None, :]
     ys = np.arange(height, dtype=np.float64)[:, None]
-    if not exact:
-        map_x = (m[0] * xs + (m[1] * ys + m[2])).astype(np.float32)
-        map_y = (m[3] * xs + (m[4] * ys + m[5])).astype(np.float32)
+    if not exact:  # float32 throughout: positions are then rounded to 1/32 pixel anyway
+        xs32, ys32 = xs.astype(np.float32), ys.astype(np.float32)
+        map_x = np.float32(m[0]) * xs32 + (np.float32(m[1]) * ys32 + np.float32(m[2]))
+        map_y = np.float32(m[3]) * xs32 + (np.float32(m[4]) * ys32 + np.float32(m[5]))
         map1, map2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
         return np.asarray(map1), np.asarray(map2)
     bits, size = 5, 32  # OpenCV's INTER_BITS, INTER_TAB_SIZE

@@ -75,12 +75,15 @@ def refine_from_heatmap(
     cols = (xy[:, 0] * np.float32(size_x)).astype(np.int64)  # C++ float->int: truncates toward zero
     rows = (xy[:, 1] * np.float32(size_y)).astype(np.int64)
     inside = (cols >= 0) & (cols < size_x) & (rows >= 0) & (rows < size_y)
-    rr = rows[:, None, None] + _OFFSETS[None, :, None]
-    cc = cols[:, None, None] + _OFFSETS[None, None, :]
+    rr = rows[:, None, None] + _OFFSETS[None, :, None]  # (N, k, 1)
+    cc = cols[:, None, None] + _OFFSETS[None, None, :]  # (N, 1, k)
     valid = (rr >= 0) & (rr < size_y) & (cc >= 0) & (cc < size_x) & inside[:, None, None]
-    channel = np.broadcast_to(np.arange(count)[:, None, None], valid.shape)
-    logits = heatmap[np.clip(rr, 0, size_y - 1), np.clip(cc, 0, size_x - 1), channel]
-    conf = np.where(valid, sigmoid(logits), np.float32(0.0))
+    # One flat gather of the N x k x k window cells (HWC: index = (row * W + col) * C + channel).
+    flat = (np.clip(rr, 0, size_y - 1) * size_x + np.clip(cc, 0, size_x - 1)) * count + np.arange(count)[
+        :, None, None
+    ]
+    conf = sigmoid(np.take(heatmap, flat))
+    conf[~valid] = 0.0
     total = conf.sum(axis=(1, 2))
     weighted_col = (conf * cc).sum(axis=(1, 2))
     weighted_row = (conf * rr).sum(axis=(1, 2))
