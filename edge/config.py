@@ -273,7 +273,7 @@ class PoseConfig:
     min_tracking_confidence: float = _key(0.5, FloatRange(0.0, 1.0))
     smooth_landmarks: bool = _key(True, Flag())
     mask_smoothing: float = _key(0.0, FloatRange(0.0, 1.0))
-    mask_max_side: int = _key(320, IntRange(0, 4096))
+    mask_max_side: int = _key(640, IntRange(0, 4096))
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,13 @@ def load_model(
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "custom op" in str(
+            exc
+        ):  # e.g. the Selfie models' Convolution2DTransposeBias, built into LiteRT only
+            raise RuntimeBackendError(
+                f"{model_path}: the {chosen.name} runtime lacks an operator this model uses ({first_line}); "
+                'use the LiteRT backend (pip install ai-edge-litert; pose.backend = "litert")'
+            ) from exc
         raise ModelError(f"{model_path}: cannot load as a TFLite model ({first_line})") from exc
     model = TfliteModel(interpreter, spec, model_path, chosen.name, used_delegate)
     if delegates:

@@ -77,3 +77,13 @@ def test_ok__edgetpu_fallback_runs_the_cpu_model() -> None:
 def test_fail__unknown_backend_lists_the_choices() -> None:
     with pytest.raises(RuntimeBackendError, match="auto, litert, tflite-runtime"):
         select_backend("onnx")
+
+
+def test_fail__a_runtime_without_the_selfie_models_custom_op_says_to_use_litert() -> None:
+    """tflite-runtime lacks MediaPipe's Convolution2DTransposeBias; the error must name the way out."""
+    try:
+        select_backend("tflite-runtime")
+    except RuntimeBackendError:
+        pytest.skip("tflite-runtime is not installed in this environment (the numpy-1 CI run has it)")
+    with pytest.raises(RuntimeBackendError, match="lacks an operator .*use the LiteRT backend"):
+        load_model("selfie_segmentation", backend="tflite-runtime")

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-segmentation", action="store_true")
     parser.add_argument(
-        "--mask-max-side", type=int, default=320, help="mask working resolution (0 = frame size)"
+        "--mask-max-side", type=int, default=640, help="mask working resolution (0 = frame size)"
     )
     parser.add_argument("--no-silhouette", action="store_true", help="leave the silhouette stage out")
     parser.add_argument(

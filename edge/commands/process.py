@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--mask-max-side",
         type=int,
         metavar="PX",
-        help="mask working resolution (long side; 0 = input size); input size with --masks, else 320",
+        help="mask working resolution (long side; 0 = input size); input size with --masks, else 640",
     )
     parser.add_argument(
         "--max-frames", type=int, default=0, metavar="N", help="stop after N frames (0 = all)"
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     source = PrefetchingSource(opened)
     mask_max_side = args.mask_max_side
     if mask_max_side is None:
-        mask_max_side = 0 if args.masks else 320
+        mask_max_side = 0 if args.masks else 640
     options = EstimatorOptions(
         model=args.model,
         static_image_mode=args.static or images,  # unrelated stills: no tracking, no smoothing
