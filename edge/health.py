@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 
 #: Thermal zone types that measure the CPU/SoC, most specific first (Raspberry Pi: ``cpu-thermal``).
 CPU_ZONE_TYPES = (
-    "cpu-thermal", "cpu_thermal", "soc_thermal", "soc-thermal", "x86_pkg_temp", "k10temp", "coretemp",
+    "cpu-thermal",
+    "cpu_thermal",
+    "soc_thermal",
+    "soc-thermal",
+    "x86_pkg_temp",
+    "k10temp",
+    "coretemp",
 )
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

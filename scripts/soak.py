@@ -397,7 +397,7 @@ def _text(r: dict[str, Any]) -> str:
             f"python blocks   {r['py_blocks']['start']} -> {r['py_blocks']['end']} (sys.getallocatedblocks)",
             f"cpu temp max    {_fmt(r['cpu_temp_c']['max'])} C",
             f"reps counted    {r['reps']}",
-        f"published       {r['published']}",
+            f"published       {r['published']}",
             f"errors          {r['inference_errors']} inference errors; {r['error'] or 'no fatal error'}",
         ]
     )

@@ -17,10 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_ok__pyproject_lists_every_package_under_edge() -> None:
     """The package list is explicit (models/ maps to edge._models); a new subpackage must be added."""
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {
-        ".".join(path.parent.relative_to(REPO).parts)
-        for path in (REPO / "edge").rglob("__init__.py")
-    }
+    found = {".".join(path.parent.relative_to(REPO).parts) for path in (REPO / "edge").rglob("__init__.py")}
     assert found | {"edge._models"} == listed
 
 

@@ -125,8 +125,15 @@ class PiCameraSource:
         except Exception as exc:  # noqa: BLE001
             self.close()
             raise CameraError(f"{self.label}: cannot start: {exc}") from None
-        log.info("%s: %s stream %dx%d %s at %.3g fps",
-                 self.label, self._stream, self._size[0], self._size[1], self._format, fps)
+        log.info(
+            "%s: %s stream %dx%d %s at %.3g fps",
+            self.label,
+            self._stream,
+            self._size[0],
+            self._size[1],
+            self._format,
+            fps,
+        )
 
     @property
     def fps(self) -> float:

@@ -167,11 +167,21 @@ class ReconnectingSource:
             self._down_since = now
             self._delay = self._retry_initial_s
             if self._status is None:
-                log.warning("%s: cannot open (%s); retrying every %.3g..%.3g s",
-                            self.label, reason, self._retry_initial_s, self._retry_max_s)
+                log.warning(
+                    "%s: cannot open (%s); retrying every %.3g..%.3g s",
+                    self.label,
+                    reason,
+                    self._retry_initial_s,
+                    self._retry_max_s,
+                )
             else:
-                log.warning("%s: lost (%s); reconnecting every %.3g..%.3g s",
-                            self.label, reason, self._retry_initial_s, self._retry_max_s)
+                log.warning(
+                    "%s: lost (%s); reconnecting every %.3g..%.3g s",
+                    self.label,
+                    reason,
+                    self._retry_initial_s,
+                    self._retry_max_s,
+                )
         else:
             log.debug("%s: attempt %d failed: %s", self.label, self._attempts + 1, reason)
         if going_down and not opening:
@@ -187,8 +197,12 @@ class ReconnectingSource:
             return
         now = self._clock()
         if self._status is not None:
-            log.info("%s: back after %.1f s (%d failed attempts)",
-                     self.label, now - self._down_since, self._attempts)
+            log.info(
+                "%s: back after %.1f s (%d failed attempts)",
+                self.label,
+                now - self._down_since,
+                self._attempts,
+            )
         else:
             log.info("%s: streaming", self.label)
         self._attempts = 0

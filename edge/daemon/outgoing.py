@@ -126,6 +126,9 @@ class Outgoing:
             self._cond.notify_all()
 
     def _pending(self, include_state: bool) -> bool:
-        return bool(self._reps) or self._pose is not None or self._silhouette is not None or (
-            include_state and self._state is not None
+        return (
+            bool(self._reps)
+            or self._pose is not None
+            or self._silhouette is not None
+            or (include_state and self._state is not None)
         )

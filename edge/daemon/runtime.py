@@ -367,8 +367,10 @@ class Daemon:
         """One line for ``systemctl status``: status, fps, reps."""
         with self._lock:
             status, count = self._status, self._counter.count
-        return (f"{status}: {self._fps.rate:.1f} fps, {count} reps, "
-                f"{self.frames} frames, {self._slot.skipped} skipped")
+        return (
+            f"{status}: {self._fps.rate:.1f} fps, {count} reps, "
+            f"{self.frames} frames, {self._slot.skipped} skipped"
+        )
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -435,8 +437,12 @@ class Daemon:
             self._consecutive_errors += 1
             self.inference_errors += 1
             if self._consecutive_errors == 1 or self.inference_errors % 100 == 0:
-                log.warning("pose estimation failed on frame %d (%d errors so far): %s",
-                            frame.index, self.inference_errors, exc)
+                log.warning(
+                    "pose estimation failed on frame %d (%d errors so far): %s",
+                    frame.index,
+                    self.inference_errors,
+                    exc,
+                )
             if self._consecutive_errors >= self.settings.max_consecutive_errors:
                 raise ModelError(
                     f"pose estimation failed on {self._consecutive_errors} frames in a row; last error: {exc}"
@@ -615,4 +621,3 @@ def _outbox_size(publisher: Publisher) -> int:
         return int(publisher.outbox_size)
     except Exception:  # noqa: BLE001
         return 0
-

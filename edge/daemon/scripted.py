@@ -102,4 +102,3 @@ class ScriptedPoseEstimator:
 
     def close(self) -> None:
         self._closed.set()
-
