@@ -8,8 +8,16 @@ import cv2
 import numpy as np
 import pytest
 
+import edge.sources
 from edge.errors import InputError
-from edge.sources import Frame, PrefetchingSource, VideoFileSource, iter_frames, open_source
+from edge.sources import (
+    Frame,
+    PrefetchingSource,
+    VideoFileSource,
+    iter_frames,
+    open_source,
+    prefetch_if_spare_core,
+)
 
 
 def test_ok__video_frames_are_bgr_with_media_timestamps(demo_clip: Path) -> None:
@@ -55,6 +63,18 @@ def test_fail__prefetching_raises_the_sources_error_after_its_frames() -> None:
     assert [source.read().index for _ in range(3)] == [0, 1, 2]
     with pytest.raises(InputError, match="stream broke"):
         source.read()
+    source.close()
+
+
+@pytest.mark.parametrize(("cores", "threads", "prefetched"), [(2, 2, False), (4, 2, True), (2, 1, True)])
+def test_ok__decoding_gets_its_own_thread_only_when_inference_leaves_a_core(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int, prefetched: bool
+) -> None:
+    monkeypatch.setattr(edge.sources, "usable_cores", lambda: cores)
+    scripted = _Scripted(fail=False)
+    source = prefetch_if_spare_core(scripted, threads)
+    assert isinstance(source, PrefetchingSource) is prefetched
+    assert [f.index for f in iter_frames(source)] == [0, 1, 2]
     source.close()
 
 

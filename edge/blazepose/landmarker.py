@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from edge.blazepose.crop import PixelRect, crop, pad_to_aspect
 from edge.blazepose.roi import NormRect
+from edge.blazepose.segmentation import LOGIT_LIMIT
 from edge.runtime import TfliteModel
 
 INPUT_SIZE = 256
@@ -82,7 +83,10 @@ def refine_from_heatmap(
     flat = (np.clip(rr, 0, size_y - 1) * size_x + np.clip(cc, 0, size_x - 1)) * count + np.arange(count)[
         :, None, None
     ]
-    conf = sigmoid(np.take(heatmap, flat))
+    # Clamped like the mask's logits (see ``segmentation.LOGIT_LIMIT``): heatmap logits far from a joint
+    # are extreme enough to send exp() down its slow path; weights below 1.8e-35 change no refined point.
+    window = np.take(heatmap, flat)
+    conf = sigmoid(np.clip(window, -LOGIT_LIMIT, LOGIT_LIMIT, out=window))
     conf[~valid] = 0.0
     total = conf.sum(axis=(1, 2))
     weighted_col = (conf * cc).sum(axis=(1, 2))

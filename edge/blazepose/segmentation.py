@@ -31,8 +31,16 @@ def mask_size_for(image_size: tuple[int, int], max_side: int) -> tuple[int, int]
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+#: Logits are clamped to +-LOGIT_LIMIT before the sigmoid. The mask's logits reach -1000 and +350 in
+#: the background and the body; exp() of such values overflows or gives subnormal floats, and both take
+#: the CPU's slow path (the sigmoid took 0.17 instead of 0.04 ms per 256x256 mask). The clamp changes
+#: only probabilities below sigmoid(-80) = 1.8e-35 (and never a value at or above 1 - 6e-8).
+LOGIT_LIMIT = 80.0
+
+
 def sigmoid_inplace(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """1 / (1 + exp(-x)) in place (OpenCV's exp is several times faster than numpy's)."""
+    """1 / (1 + exp(-x)) in place, for logits clamped to +-``LOGIT_LIMIT`` (OpenCV's exp is faster)."""
+    np.clip(logits, -LOGIT_LIMIT, LOGIT_LIMIT, out=logits)
     np.negative(logits, out=logits)
     cv2.exp(logits, logits)
     logits += 1.0

@@ -54,7 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--frames", type=int, default=0, help="stop after this many frames per clip (0 = all)"
     )
     parser.add_argument(
-        "--no-prefetch", action="store_true", help="decode on the pipeline's thread (no overlap)"
+        "--prefetch",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="decode on a thread of its own: auto (when a core is left over by inference, as "
+        "'edge-pose process' does), on, off",
     )
     parser.add_argument(
         "--rounds",
@@ -113,7 +117,7 @@ def invoke_limit_ms(model: Any, repeats: int = 200) -> float:
 def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     from edge.blazepose import STAGES, EstimatorOptions, PoseEstimator
     from edge.silhouette import SilhouetteExtractor
-    from edge.sources import FrameSource, PrefetchingSource, VideoFileSource
+    from edge.sources import FrameSource, PrefetchingSource, VideoFileSource, prefetch_if_spare_core
 
     estimator = PoseEstimator(
         EstimatorOptions(
@@ -125,8 +129,10 @@ def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     )
     extractor = None if args.no_segmentation or args.no_silhouette else SilhouetteExtractor()
     source: FrameSource = VideoFileSource(path)
-    if not args.no_prefetch:
+    if args.prefetch == "on":
         source = PrefetchingSource(source)
+    elif args.prefetch == "auto":
+        source = prefetch_if_spare_core(source, args.threads)
     decode = silhouette = 0.0
     frames = tracked = 0
     size: list[int] | None = None
@@ -163,6 +169,7 @@ def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         "size": size,
         "frames": frames,
         "detector_runs": estimator.detections_run,
+        "decode_thread": isinstance(source, PrefetchingSource),
         "fps": frames / pose_wall if pose_wall > 0 else 0.0,
         "fps_with_silhouette": frames / wall if wall > 0 else 0.0,
         "stage_ms": per_frame,
@@ -218,7 +225,8 @@ def print_report(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
         width, height = row["size"] or (0, 0)
         print(
             f"\n{Path(row['clip']).name} ({width}x{height}, {row['frames']} frames, "
-            f"detector ran {row['detector_runs']}x)",
+            f"detector ran {row['detector_runs']}x, "
+            f"decoded {'on its own thread' if row.get('decode_thread') else 'inline'})",
             file=out,
         )
         for stage, ms in row["stage_ms"].items():

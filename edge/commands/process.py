@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--exercise",
         metavar="NAME",
-        help="count repetitions: an exercise name or 'auto' (adds \"reps\" and \"rep\" to the records)",
+        help='count repetitions: an exercise name or \'auto\' (adds "reps" and "rep" to the records)',
     )
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default 2)")
     parser.add_argument("--backend", default="auto", choices=["auto", "litert", "tflite-runtime"])
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.blazepose import EstimatorOptions, PoseEstimator
     from edge.reps import RepCounter
     from edge.silhouette import SilhouetteExtractor
-    from edge.sources import ImageFilesSource, PrefetchingSource, open_source
+    from edge.sources import ImageFilesSource, open_source, prefetch_if_spare_core
 
     if args.mask_every < 1:
         raise InputError(f"--mask-every must be at least 1, got {args.mask_every}")
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     counter = RepCounter(args.exercise) if args.exercise else None  # an unknown name fails before any work
     opened = open_source(args.input)
     images = isinstance(opened, ImageFilesSource)
-    source = PrefetchingSource(opened)
+    source = prefetch_if_spare_core(opened, args.threads)
     mask_max_side = args.mask_max_side
     if mask_max_side is None:
         mask_max_side = 0 if args.masks else 640

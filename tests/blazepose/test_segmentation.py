@@ -35,6 +35,16 @@ def test_ok__sigmoid_in_place() -> None:
     assert np.allclose(sigmoid_inplace(logits), [[0.0, 0.5, 1.0]])
 
 
+def test_ok__extreme_logits_give_the_exact_sigmoid_down_to_1e_35_without_overflow() -> None:
+    logits = np.array([[-1037.0, -80.0, -30.0, -5.0, 0.0, 5.0, 30.0, 350.0]], np.float32)
+    exact = np.exp(-np.logaddexp(0.0, -logits.astype(np.float64)))
+    with np.errstate(all="raise"):  # no overflow, no subnormal slow path
+        probabilities = sigmoid_inplace(logits.copy())
+    assert probabilities.dtype == np.float32 and np.all(probabilities > 0)
+    assert probabilities.min() >= 1e-35 and probabilities.max() == 1.0
+    assert np.allclose(probabilities, exact, rtol=1e-6, atol=2e-35)
+
+
 def test_ok__warped_mask_fills_the_roi_and_is_zero_outside() -> None:
     roi = PixelRect(100.0, 50.0, 60.0, 60.0, 0.0)  # 60x60 px square centred at (100, 50) in 200x100
     mask = warp_to_frame(np.ones((256, 256), np.float32), roi, (200, 100), (200, 100))
