@@ -11,6 +11,7 @@ points that steer the next frame's ROI; 35..38 are unused, as in MediaPipe.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -59,6 +60,12 @@ class LandmarkResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=4)
+def _window_offsets(size_x: int, count: int) -> npt.NDArray[np.int64]:
+    """(k, k) flat-index offsets of the window cells around a cell of an (H, size_x, count) heatmap."""
+    return (_OFFSETS[:, None] * size_x + _OFFSETS[None, :]) * count
+
+
 def refine_from_heatmap(
     xy: npt.NDArray[np.float32], heatmap: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
@@ -76,21 +83,22 @@ def refine_from_heatmap(
     cols = (xy[:, 0] * np.float32(size_x)).astype(np.int64)  # C++ float->int: truncates toward zero
     rows = (xy[:, 1] * np.float32(size_y)).astype(np.int64)
     inside = (cols >= 0) & (cols < size_x) & (rows >= 0) & (rows < size_y)
-    rr = rows[:, None, None] + _OFFSETS[None, :, None]  # (N, k, 1)
-    cc = cols[:, None, None] + _OFFSETS[None, None, :]  # (N, 1, k)
-    valid = (rr >= 0) & (rr < size_y) & (cc >= 0) & (cc < size_x) & inside[:, None, None]
-    # One flat gather of the N x k x k window cells (HWC: index = (row * W + col) * C + channel).
-    flat = (np.clip(rr, 0, size_y - 1) * size_x + np.clip(cc, 0, size_x - 1)) * count + np.arange(count)[
-        :, None, None
-    ]
+    rr = rows[:, None] + _OFFSETS  # (N, k) window rows
+    cc = cols[:, None] + _OFFSETS  # (N, k) window columns
+    rows_ok = (rr >= 0) & (rr < size_y) & inside[:, None]
+    cols_ok = (cc >= 0) & (cc < size_x)
+    valid = rows_ok[:, :, None] & cols_ok[:, None, :]  # (N, k, k)
+    # One flat gather of the N x k x k window cells (HWC: index = (row * W + col) * C + channel); cells
+    # off the heatmap read a clipped index and are zeroed by ``valid``.
+    base = (rows * size_x + cols) * count + np.arange(count)
+    window = np.take(heatmap, base[:, None, None] + _window_offsets(size_x, count), mode="clip")
     # Clamped like the mask's logits (see ``segmentation.LOGIT_LIMIT``): heatmap logits far from a joint
     # are extreme enough to send exp() down its slow path; weights below 1.8e-35 change no refined point.
-    window = np.take(heatmap, flat)
     conf = sigmoid(np.clip(window, -LOGIT_LIMIT, LOGIT_LIMIT, out=window))
     conf[~valid] = 0.0
     total = conf.sum(axis=(1, 2))
-    weighted_col = (conf * cc).sum(axis=(1, 2))
-    weighted_row = (conf * rr).sum(axis=(1, 2))
+    weighted_col = (conf * cc[:, None, :]).sum(axis=(1, 2))
+    weighted_row = (conf * rr[:, :, None]).sum(axis=(1, 2))
     refine = inside & (conf.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
     out = xy.copy()
     safe_total = np.where(total > 0, total, 1.0)
