@@ -306,10 +306,9 @@ def load_model(
             )
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "custom op" in str(
-            exc
-        ):  # e.g. the Selfie models' Convolution2DTransposeBias, built into LiteRT only
+        message = str(exc).strip()
+        first_line = message.splitlines()[0] if message else type(exc).__name__
+        if "custom op" in message:  # e.g. the Selfie models' Convolution2DTransposeBias, LiteRT only
             raise RuntimeBackendError(
                 f"{model_path}: the {chosen.name} runtime lacks an operator this model uses ({first_line}); "
                 'use the LiteRT backend (pip install ai-edge-litert; pose.backend = "litert")'

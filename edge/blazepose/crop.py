@@ -99,14 +99,15 @@ def sample_maps(
         (map1, map2) in OpenCV's CV_16SC2 / CV_16UC1 form: integer source pixel and 1/32-pixel fraction.
     """
     m = np.asarray(inverse, np.float64).ravel()
-    xs = np.arange(width, dtype=np.float64)[None, :]
-    ys = np.arange(height, dtype=np.float64)[:, None]
     if not exact:  # float32 throughout: positions are then rounded to 1/32 pixel anyway
-        xs32, ys32 = xs.astype(np.float32), ys.astype(np.float32)
+        xs32 = np.arange(width, dtype=np.float32)[None, :]
+        ys32 = np.arange(height, dtype=np.float32)[:, None]
         map_x = np.float32(m[0]) * xs32 + (np.float32(m[1]) * ys32 + np.float32(m[2]))
         map_y = np.float32(m[3]) * xs32 + (np.float32(m[4]) * ys32 + np.float32(m[5]))
         map1, map2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
         return np.asarray(map1), np.asarray(map2)
+    xs = np.arange(width, dtype=np.float64)[None, :]
+    ys = np.arange(height, dtype=np.float64)[:, None]
     bits, size = 5, 32  # OpenCV's INTER_BITS, INTER_TAB_SIZE
     w = (m[7] * ys + m[8]) + m[6] * xs
     w = np.where(w != 0, size / np.where(w != 0, w, 1.0), 0.0)

@@ -162,9 +162,10 @@ class Measures:
                     zip((("elevation", e) for e in _ELEVATIONS), values.tolist(), strict=True)
                 )
             if key not in self._values:
-                self._values[key] = measure(self.world, kind, landmarks)
                 if self.limbs is not None and kind == "joint_angle" and landmarks in CHAINS:
                     self._values[key] = float(self.limbs.bend_angles(self.world)[CHAINS.index(landmarks)])
+                else:
+                    self._values[key] = measure(self.world, kind, landmarks)
         return self._values[key]
 
     @property
