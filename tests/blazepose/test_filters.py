@@ -55,3 +55,63 @@ def test_ok__normalized_filter_passes_through_when_object_is_degenerate() -> Non
     xyz = np.array([[0.5, 0.5, 0.0]])
     f.apply(xyz, (640, 480), SECOND, object_scale=100.0)
     assert np.allclose(f.apply(xyz + 0.1, (640, 480), 2 * SECOND, object_scale=0.0), xyz + 0.1)
+
+
+def test_ok__low_pass_mixes_float_and_double_as_mediapipes_cpp() -> None:
+    """``alpha * value`` in float32, the rest in double (``1.0`` is a double literal), one final rounding."""
+    rng = np.random.default_rng(5)
+    values = rng.uniform(0.0, 1.0, (50, 33)).astype(np.float32)
+    lpf = LowPassFilter(0.1)
+    stored = lpf.apply(values[0])
+    alpha = np.float32(0.1)
+    for value in values[1:]:
+        expected = np.array(
+            [
+                np.float32(np.float64(np.float32(alpha * v)) + (1.0 - np.float64(alpha)) * np.float64(s))
+                for v, s in zip(value, stored, strict=True)
+            ],
+            np.float32,
+        )
+        stored = lpf.apply(value)
+        assert stored.dtype == np.float32 and np.array_equal(stored, expected)
+
+
+def test_ok__one_euro_rounds_derivative_and_alphas_to_float32() -> None:
+    """A scalar transcription of ``one_euro_filter.cc`` (double maths, float32 state) agrees to the bit."""
+    params = OneEuroParams(min_cutoff=0.05, beta=80.0)
+    f = OneEuroFilter(params)
+    rng = np.random.default_rng(6)
+    samples = np.cumsum(rng.normal(0.0, 3.0, 60)) + 300.0
+    scale = float(np.float32(1.0) / np.float32(180.0))
+
+    def alpha(frequency: float, cutoff: float) -> np.float32:
+        te, tau = 1.0 / frequency, 1.0 / (6.283185307179586 * cutoff)
+        return np.float32(1.0 / (1.0 + tau / te))
+
+    min_cutoff, beta = float(np.float32(0.05)), float(np.float32(80.0))
+    raw = stored = d_stored = None
+    frequency = 30.0
+    for i, value in enumerate(samples):
+        t = (i + 1) * 33_333_000
+        if i:
+            frequency = 1.0 / (33_333_000 * 1e-9)
+        derivative = (
+            np.float32(((value - float(raw)) * scale) * frequency) if raw is not None else np.float32(0)
+        )
+        a = alpha(frequency, 1.0)
+        d_stored = (
+            derivative
+            if d_stored is None
+            else np.float32(
+                np.float64(np.float32(a * derivative)) + (1.0 - np.float64(a)) * np.float64(d_stored)
+            )
+        )
+        x = np.float32(value)
+        a = alpha(frequency, min_cutoff + beta * abs(float(d_stored)))
+        stored = (
+            x
+            if stored is None
+            else np.float32(np.float64(np.float32(a * x)) + (1.0 - np.float64(a)) * np.float64(stored))
+        )
+        raw = x
+        assert f.apply(np.array([value]), t, scale)[0] == float(stored)
