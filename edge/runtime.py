@@ -171,17 +171,21 @@ class TfliteModel:
 
         Float models get it written straight into the input tensor (no copy through Python).
         """
-        scale = np.float32((high - low) / 255.0)
+        scale = np.float32(np.float32(high - low) / np.float32(255.0))
         if self._input_quant is None:
             buffer = self._input_view()
-            np.multiply(rgb, scale, out=buffer[0], dtype=np.float32)
-            if low:
-                np.add(buffer, np.float32(low), out=buffer)
+            if low:  # x * scale + low rounded once, as OpenCV's convertTo (a fused multiply-add) does
+                np.add(
+                    np.multiply(rgb, np.float64(scale)),
+                    np.float64(np.float32(low)),
+                    out=buffer[0],
+                    casting="same_kind",
+                )
+            else:
+                np.multiply(rgb, scale, out=buffer[0], dtype=np.float32)
             del buffer  # the interpreter refuses to invoke while views of its tensors are alive
             return
-        tensor = np.multiply(rgb[None], scale, dtype=np.float32)
-        if low:
-            tensor += np.float32(low)
+        tensor = (np.multiply(rgb[None], np.float64(scale)) + np.float64(np.float32(low))).astype(np.float32)
         self.set_input(tensor)
 
     def set_input(self, tensor: npt.NDArray[np.float32]) -> None:

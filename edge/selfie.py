@@ -6,7 +6,7 @@ MediaPipe graph (``mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu
   RGB, range [0, 1]. Its OpenCV converter maps the frame's corners onto the tensor's corners
   (``x' = x * w / W``, no half-pixel shift, unlike ``cv2.resize``) with ``warpPerspective(INTER_LINEAR)``
   on the 8-bit image, then ``convertTo(scale=1/255)``. The same sampling is precomputed once per frame
-  size with ``edge.blazepose.crop.crop_maps(exact=True)``: the tensor is bit-identical to MediaPipe's.
+  size with ``edge.blazepose.crop.crop_maps``: the tensor is bit-identical to MediaPipe's.
 * Model: ``general`` (256x256 input) or ``landscape`` (144x256). The output is already a probability
   (the sigmoid is inside the model; checked: values span [0, 1]).
 * ``TensorsToSegmentationCalculator activation: NONE`` with ``OUTPUT_SIZE`` = the frame's size: the
@@ -105,7 +105,7 @@ class SelfieSegmenter:
         height, width = image_bgr.shape[:2]
         if self._maps is None or (width, height) != self._maps_size:  # the frame size rarely changes
             frame = PixelRect.whole_image(width, height)  # stretched: no letterbox padding
-            self._maps = crop_maps(frame, self._tensor_w, self._tensor_h, exact=True)
+            self._maps = crop_maps(frame, self._tensor_w, self._tensor_h)
             self._maps_size = (width, height)
         small = resample(image_bgr, self._maps, border_replicate=False)
         tensor = np.empty((1, self._tensor_h, self._tensor_w, 3), np.float32)

@@ -6,11 +6,13 @@ is mapped onto the tensor with ``cv2.getPerspectiveTransform`` of its ``cv2.boxP
 bilinearly on the uint8 image, then scaled to the float range. Frames are BGR; only the small crop is
 converted to RGB.
 
+The ROI geometry is float32 as in MediaPipe (``GetRoi``, ``PadRoi``, the angle ``rotation * 180.f / M_PI``).
 MediaPipe's ``warpPerspective`` (OpenCV 4) rounds each source position to 1/32 pixel and blends with
 fixed-point weights; OpenCV 5 rewrote the warps with other rounding, which moves crop pixels by up to 5
-levels and the landmarks by ~0.5 % of the body on some images. ``sample_maps`` therefore builds OpenCV
-4's fixed-point maps explicitly and resamples with ``cv2.remap``: MediaPipe's pixels on OpenCV 4 and 5
-alike, and faster than ``warpPerspective`` on OpenCV 5.
+levels and the landmarks by ~0.5 % of the body on some images. ``sample_maps`` therefore computes OpenCV
+4's fixed-point positions explicitly, in its double-precision operation order, and ``cv2.remap`` blends:
+the crop equals MediaPipe's to the bit on OpenCV 4, and on OpenCV 5 but for its remap rounding about one
+value in 10^5 the other way.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.blazepose.floats import F32
 from edge.blazepose.roi import NormRect
 
 
@@ -38,7 +41,15 @@ class PixelRect:
 
     @classmethod
     def from_norm(cls, rect: NormRect, image_width: int, image_height: int) -> PixelRect:
-        return cls(*rect.to_pixels(image_width, image_height))
+        """``GetRoi``: the normalised rect times the image size, in float32 as MediaPipe."""
+        w, h = F32(image_width), F32(image_height)
+        return cls(
+            float(F32(rect.x_center) * w),
+            float(F32(rect.y_center) * h),
+            float(F32(rect.width) * w),
+            float(F32(rect.height) * h),
+            float(F32(rect.rotation)),
+        )
 
     @classmethod
     def whole_image(cls, image_width: int, image_height: int) -> PixelRect:
@@ -56,23 +67,26 @@ class Letterbox:
 
 
 def pad_to_aspect(roi: PixelRect, tensor_width: int, tensor_height: int) -> tuple[PixelRect, Letterbox]:
-    """Grow the ROI to the tensor's aspect ratio (``PadRoi`` with ``keep_aspect_ratio: true``)."""
-    tensor_aspect = tensor_height / tensor_width
-    roi_aspect = roi.height / roi.width
+    """Grow the ROI to the tensor's aspect ratio (``PadRoi`` with ``keep_aspect_ratio: true``, float32)."""
+    tensor_aspect = F32(tensor_height) / F32(tensor_width)
+    width, height = F32(roi.width), F32(roi.height)
+    roi_aspect = height / width
     if tensor_aspect > roi_aspect:
-        new_width, new_height = roi.width, roi.width * tensor_aspect
-        vertical = (1.0 - roi_aspect / tensor_aspect) / 2.0
+        new_width, new_height = width, width * tensor_aspect
+        vertical = float((F32(1) - roi_aspect / tensor_aspect) / F32(2))
         padding = Letterbox(0.0, vertical, 0.0, vertical)
     else:
-        new_width, new_height = roi.height / tensor_aspect, roi.height
-        horizontal = (1.0 - tensor_aspect / roi_aspect) / 2.0
+        new_width, new_height = height / tensor_aspect, height
+        horizontal = float((F32(1) - tensor_aspect / roi_aspect) / F32(2))
         padding = Letterbox(horizontal, 0.0, horizontal, 0.0)
-    return PixelRect(roi.cx, roi.cy, new_width, new_height, roi.rotation), padding
+    return PixelRect(roi.cx, roi.cy, float(new_width), float(new_height), roi.rotation), padding
 
 
 def crop_matrix(roi: PixelRect, tensor_width: int, tensor_height: int) -> npt.NDArray[np.float64]:
     """(3, 3) perspective matrix from image pixels to tensor pixels for a (padded) ROI."""
-    corners = cv2.boxPoints(((roi.cx, roi.cy), (roi.width, roi.height), math.degrees(roi.rotation)))
+    # ``roi.rotation * 180.f / M_PI``: a float product, a double quotient, stored as the float angle.
+    angle = float(F32(float(F32(roi.rotation) * F32(180.0)) / math.pi))
+    corners = cv2.boxPoints(((roi.cx, roi.cy), (roi.width, roi.height), angle))
     dst = np.array(
         [[0, tensor_height], [0, 0], [tensor_width, 0], [tensor_width, tensor_height]], dtype=np.float32
     )
@@ -81,40 +95,96 @@ def crop_matrix(roi: PixelRect, tensor_width: int, tensor_height: int) -> npt.ND
 
 SampleMaps = tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]
 
+#: Columns per block of OpenCV's warp loops (``BLOCK_SZ * BLOCK_SZ / (BLOCK_SZ / 2)``).
+_BLOCK = 64
+
+
+class MapWorkspace:
+    """Buffers reused by ``sample_maps`` for one output size: per-frame crops allocate nothing.
+
+    Half a megabyte per temporary would otherwise come from fresh pages every frame. The maps that
+    ``sample_maps`` returns with a workspace live in it: use them before the next call.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.size = (width, height)
+        shape = (height, -(-width // _BLOCK), _BLOCK)
+        self.per_unit = np.empty(shape, np.float64)
+        self.fixed = np.empty(shape, np.float64)
+        self.positions = (np.empty(shape, np.float32), np.empty(shape, np.float32))
+        self.map1 = np.empty((height, width, 2), np.int16)
+        self.map2 = np.empty((height, width), np.uint16)
+
 
 def sample_maps(
-    inverse: npt.NDArray[np.float64], width: int, height: int, *, exact: bool = False
+    inverse: npt.NDArray[np.float64], width: int, height: int, workspace: MapWorkspace | None = None
 ) -> SampleMaps:
     """Fixed-point ``cv2.remap`` maps for an output-to-source pixel mapping, as OpenCV 4 computes them.
+
+    Reproduces OpenCV 4's ``warpPerspective`` (MediaPipe's crop) to the bit: source positions in double
+    precision in its operation order, rounded half to even to 1/32 pixel. OpenCV walks the output in
+    blocks of 64 columns: per block row ``X0 = M0 * x_block + M1 * y + M2``, then ``X = X0 + M0 * x_in_block``
+    (times ``32 / W`` with W likewise); that association decides the last bit, and so now and then the
+    1/32 pixel. The rounded positions are exact in float32 (as n/32), so ``cv2.convertMaps`` packs them.
 
     Args:
         inverse: (3, 3) matrix from output pixels to source pixels.
         width, height: output size in pixels.
-        exact: reproduce OpenCV 4's ``warpPerspective`` to the bit (double precision in its operation
-            order, rounded half to even to 1/32 pixel): ~0.5 ms for 256x256, for maps that are cached.
-            Otherwise the positions are rounded from float32 by ``cv2.convertMaps`` (~0.2 ms): a few
-            positions in ten thousand land on the neighbouring 1/32 pixel. Per-frame crops use that.
+        workspace: buffers to compute in (see ``MapWorkspace``); fresh arrays when None.
 
     Returns:
         (map1, map2) in OpenCV's CV_16SC2 / CV_16UC1 form: integer source pixel and 1/32-pixel fraction.
     """
     m = np.asarray(inverse, np.float64).ravel()
-    if not exact:  # float32 throughout: positions are then rounded to 1/32 pixel anyway
-        xs32 = np.arange(width, dtype=np.float32)[None, :]
-        ys32 = np.arange(height, dtype=np.float32)[:, None]
-        map_x = np.float32(m[0]) * xs32 + (np.float32(m[1]) * ys32 + np.float32(m[2]))
-        map_y = np.float32(m[3]) * xs32 + (np.float32(m[4]) * ys32 + np.float32(m[5]))
-        map1, map2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-        return np.asarray(map1), np.asarray(map2)
-    xs = np.arange(width, dtype=np.float64)[None, :]
-    ys = np.arange(height, dtype=np.float64)[:, None]
-    bits, size = 5, 32  # OpenCV's INTER_BITS, INTER_TAB_SIZE
-    w = (m[7] * ys + m[8]) + m[6] * xs
+    if workspace is None or workspace.size != (width, height):
+        workspace = MapWorkspace(width, height)
+    blocks = -(-width // _BLOCK)
+    starts = (np.arange(blocks) * _BLOCK).astype(np.float64)[None, :, None]  # (1, B, 1) block start columns
+    inner = np.arange(_BLOCK, dtype=np.float64)  # (64,) columns within a block
+    ys = np.arange(height, dtype=np.float64)[:, None, None]  # (H, 1, 1)
+    size = 32.0  # OpenCV's INTER_TAB_SIZE
+    # w per pixel: crops are near-affine, but their w still differs in the last bits
+    w = np.add((m[6] * starts + m[7] * ys) + m[8], m[6] * inner, out=workspace.per_unit)  # (H, B, 64)
+    corners = np.array([[0.0, 0.0, 1.0], [width, 0.0, 1.0], [0.0, height, 1.0], [width, height, 1.0]])
+    reach = np.abs(corners @ m.reshape(3, 3)[:2].T).max() * size
+    if not (np.abs(w).min() > 0.5 and reach < 2.0**23):  # degenerate or far away: the general path
+        columns = np.arange(width)
+        return _sample_maps_saturating(
+            m,
+            (columns - columns % _BLOCK).astype(np.float64),
+            (columns % _BLOCK).astype(np.float64),
+            np.arange(height, dtype=np.float64)[:, None],
+        )
+    np.divide(size, w, out=w)
+    fixed = workspace.fixed
+    for (a, b, c), position in zip(
+        ((m[0], m[1], m[2]), (m[3], m[4], m[5])), workspace.positions, strict=True
+    ):
+        np.add((a * starts + b * ys) + c, a * inner, out=fixed)  # (H, B, 64)
+        fixed *= w
+        np.rint(fixed, out=fixed)  # cvRound: half to even
+        np.multiply(fixed, 1.0 / size, out=position, casting="same_kind")
+    x, y = (np.ascontiguousarray(p.reshape(height, -1)[:, :width]) for p in workspace.positions)
+    map1, map2 = cv2.convertMaps(x, y, cv2.CV_16SC2, dstmap1=workspace.map1, dstmap2=workspace.map2)
+    return np.asarray(map1), np.asarray(map2)
+
+
+def _sample_maps_saturating(
+    m: npt.NDArray[np.float64],
+    block: npt.NDArray[np.float64],
+    inner: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+) -> SampleMaps:
+    """``sample_maps`` in general: any w, far-away positions, OpenCV's saturations (slower)."""
+    w = ((m[6] * block + m[7] * ys) + m[8]) + m[6] * inner
+    bits, size = 5, 32
     w = np.where(w != 0, size / np.where(w != 0, w, 1.0), 0.0)
     limit = float(np.iinfo(np.int32).max)
-    fx = np.clip(((m[1] * ys + m[2]) + m[0] * xs) * w, -limit - 1, limit)
-    fy = np.clip(((m[4] * ys + m[5]) + m[3] * xs) * w, -limit - 1, limit)
-    ix, iy = np.rint(fx).astype(np.int64), np.rint(fy).astype(np.int64)  # cvRound: half to even
+    with np.errstate(invalid="ignore"):
+        fx = np.clip((((m[0] * block + m[1] * ys) + m[2]) + m[0] * inner) * w, -limit - 1, limit)
+        fy = np.clip((((m[3] * block + m[4] * ys) + m[5]) + m[3] * inner) * w, -limit - 1, limit)
+    ix = np.rint(np.nan_to_num(fx)).astype(np.int64)
+    iy = np.rint(np.nan_to_num(fy)).astype(np.int64)
     map1 = np.stack([ix >> bits, iy >> bits], axis=-1).clip(-32768, 32767).astype(np.int16)
     map2 = ((iy & (size - 1)) * size + (ix & (size - 1))).astype(np.uint16)
     return map1, map2
@@ -133,11 +203,13 @@ def resample(image: npt.NDArray[Any], maps: SampleMaps, *, border_replicate: boo
     )
 
 
-def crop_maps(roi: PixelRect, tensor_width: int, tensor_height: int, *, exact: bool = False) -> SampleMaps:
+def crop_maps(
+    roi: PixelRect, tensor_width: int, tensor_height: int, workspace: MapWorkspace | None = None
+) -> SampleMaps:
     """Fixed-point maps that resample a (padded) ROI into a tensor-sized crop (see ``sample_maps``)."""
     forward = crop_matrix(roi, tensor_width, tensor_height)
     _, inverse = cv2.invert(forward, flags=cv2.DECOMP_LU)  # as warpPerspective inverts its matrix
-    return sample_maps(np.asarray(inverse, np.float64), tensor_width, tensor_height, exact=exact)
+    return sample_maps(np.asarray(inverse, np.float64), tensor_width, tensor_height, workspace)
 
 
 def crop(
@@ -148,13 +220,15 @@ def crop(
     *,
     border_replicate: bool,
     maps: SampleMaps | None = None,
+    workspace: MapWorkspace | None = None,
 ) -> npt.NDArray[np.uint8]:
     """Resample the ROI of a BGR image into a (tensor_height, tensor_width, 3) RGB uint8 crop.
 
-    ``maps`` (from ``crop_maps``) may be passed when the same ROI repeats, e.g. the detector's letterbox.
+    ``maps`` (from ``crop_maps``) may be passed when the same ROI repeats, e.g. the detector's letterbox;
+    otherwise they are computed, in ``workspace`` when given.
     """
     if maps is None:
-        maps = crop_maps(roi, tensor_width, tensor_height)
+        maps = crop_maps(roi, tensor_width, tensor_height, workspace)
     warped = resample(image, maps, border_replicate=border_replicate)
     return np.asarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB), np.uint8)
 

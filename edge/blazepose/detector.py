@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.blazepose.crop import Letterbox, PixelRect, SampleMaps, crop, crop_maps, pad_to_aspect
+from edge.blazepose.floats import F32, sigmoid
 from edge.runtime import TfliteModel
 
 INPUT_SIZE = 224
@@ -78,48 +79,173 @@ class Detection:
 
 
 def _iou(box: npt.NDArray[np.float32], boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """IoU of one (xmin, ymin, xmax, ymax) box with (N, 4) boxes; 0 where they do not intersect."""
-    ix = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
-    iy = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
-    inter = np.where((ix >= 0) & (iy >= 0), ix * iy, 0.0)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0).astype(np.float32)
+    """IoU of (N, 4) (xmin, ymin, width, height) boxes with one box, float32 as MediaPipe's ``Rectangle_f``.
+
+    The far corner is rebuilt as ``min + size``; boxes that merely touch intersect (IoU 0); 0 for empty ones.
+    """
+    ax0, ay0 = boxes[:, 0], boxes[:, 1]
+    ax1, ay1 = ax0 + boxes[:, 2], ay0 + boxes[:, 3]
+    bx0, by0 = box[0], box[1]
+    bx1, by1 = bx0 + box[2], by0 + box[3]
+    inter = (np.minimum(ax1, bx1) - np.maximum(ax0, bx0)) * (np.minimum(ay1, by1) - np.maximum(ay0, by0))
+    norm = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    disjoint = (bx1 < ax0) | (ax1 < bx0) | (by1 < ay0) | (ay1 < by0)
+    empty = (ax0 > ax1) | (ay0 > ay1) | (bx0 > bx1) | (by0 > by1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(norm > 0, inter / np.where(norm > 0, norm, F32(1)), F32(0))
+    return np.where(disjoint | empty, F32(0), iou).astype(F32)
+
+
+def libstdcxx_sort_order(keys: npt.NDArray[np.float32]) -> list[int]:
+    """Indices of ``keys`` in the order libstdc++'s ``std::sort`` leaves them with ``a > b``.
+
+    MediaPipe sorts detections by score with ``std::sort``, which is not stable: among equal scores (a
+    saturated sigmoid gives several 1.0) its order, and so the float32 summation order of the weighted
+    NMS, follows the introsort's moves. Without ties every sort agrees, and numpy's is used.
+    """
+    if len(np.unique(keys)) == len(keys):
+        return [int(i) for i in np.argsort(-keys, kind="stable")]
+    k = [float(v) for v in keys]
+    a = list(range(len(k)))
+
+    def before(i: int, j: int) -> bool:
+        return k[i] > k[j]
+
+    def linear_insert(last: int) -> None:  # __unguarded_linear_insert
+        value, prev = a[last], last - 1
+        while before(value, a[prev]):
+            a[last], last, prev = a[prev], prev, prev - 1
+        a[last] = value
+
+    def insertion_sort(first: int, end: int) -> None:  # __insertion_sort
+        for i in range(first + 1, end):
+            value = a[i]
+            if before(value, a[first]):
+                a[first + 1 : i + 1] = a[first:i]
+                a[first] = value
+            else:
+                linear_insert(i)
+
+    def adjust_heap(first: int, hole: int, n: int, value: int) -> None:  # __adjust_heap + __push_heap
+        top = child = hole
+        while child < (n - 1) // 2:
+            child = 2 * (child + 1)
+            if before(a[first + child], a[first + child - 1]):
+                child -= 1
+            a[first + hole], hole = a[first + child], child
+        if n % 2 == 0 and child == (n - 2) // 2:
+            child = 2 * (child + 1)
+            a[first + hole], hole = a[first + child - 1], child - 1
+        parent = (hole - 1) // 2
+        while hole > top and before(a[first + parent], value):
+            a[first + hole], hole = a[first + parent], parent
+            parent = (hole - 1) // 2
+        a[first + hole] = value
+
+    def heap_sort(first: int, end: int) -> None:  # __partial_sort(first, end, end)
+        n = end - first
+        for parent in range((n - 2) // 2, -1, -1):
+            adjust_heap(first, parent, n, a[first + parent])
+        while end - first > 1:
+            end -= 1
+            value, a[end] = a[end], a[first]
+            adjust_heap(first, 0, end - first, value)
+
+    def introsort(first: int, end: int, depth: int) -> None:
+        while end - first > 16:
+            if depth == 0:
+                heap_sort(first, end)
+                return
+            depth -= 1
+            x, y, z = first + 1, first + (end - first) // 2, end - 1  # __move_median_to_first
+            if before(a[x], a[y]):
+                pivot = y if before(a[y], a[z]) else (z if before(a[x], a[z]) else x)
+            else:
+                pivot = x if before(a[x], a[z]) else (z if before(a[y], a[z]) else y)
+            a[first], a[pivot] = a[pivot], a[first]
+            lo, hi = first + 1, end  # __unguarded_partition around a[first]
+            while True:
+                while before(a[lo], a[first]):
+                    lo += 1
+                hi -= 1
+                while before(a[first], a[hi]):
+                    hi -= 1
+                if lo >= hi:
+                    break
+                a[lo], a[hi] = a[hi], a[lo]
+                lo += 1
+            introsort(lo, end, depth)
+            end = lo
+
+    n = len(a)
+    introsort(0, n, 2 * (n.bit_length() - 1))
+    if n > 16:
+        insertion_sort(0, 16)
+        for i in range(16, n):
+            linear_insert(i)
+    else:
+        insertion_sort(0, n)
+    return a
+
+
+def _sequential_sum(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Float32 sums along axis 0 added one at a time in order, as a C++ ``+=`` loop (numpy pairs them)."""
+    return np.add.accumulate(values, axis=0, dtype=F32)[-1]
 
 
 def weighted_nms(
     scores: npt.NDArray[np.float32],
-    corners: npt.NDArray[np.float32],
+    boxes: npt.NDArray[np.float32],
     keypoints: npt.NDArray[np.float32],
     iou_threshold: float,
     max_detections: int,
 ) -> list[tuple[float, npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
-    """MediaPipe's WEIGHTED non-maximum suppression.
+    """MediaPipe's WEIGHTED non-maximum suppression, float32 to the bit.
 
     The best remaining box absorbs every remaining box overlapping it by more than the threshold
-    (itself included); corners and keypoints become the score-weighted means, the score stays the
-    best one's.
+    (itself included); corners and keypoints become the score-weighted means (float32 sums in score
+    order), the score stays the best one's.
 
     Args:
-        scores: (N,); corners: (N, 4) xmin, ymin, xmax, ymax; keypoints: (N, K, 2).
+        scores: (N,) float32; boxes: (N, 4) xmin, ymin, width, height; keypoints: (N, K, 2).
 
     Returns:
-        Up to ``max_detections`` tuples (score, corners (4,), keypoints (K, 2)), best first.
+        Up to ``max_detections`` tuples (score, box (4,) xmin, ymin, width, height, keypoints (K, 2)),
+        best first.
     """
-    order = np.argsort(-scores, kind="stable")
-    scores, corners, keypoints = scores[order], corners[order], keypoints[order]
-    remaining = np.arange(len(scores))
+    scores, boxes, keypoints = (np.asarray(v, F32) for v in (scores, boxes, keypoints))
+    remaining = np.array(libstdcxx_sort_order(scores), dtype=np.int64)
+    threshold = F32(iou_threshold)
     results: list[tuple[float, npt.NDArray[np.float32], npt.NDArray[np.float32]]] = []
     while remaining.size and len(results) < max_detections:
         best = remaining[0]
-        overlap = _iou(corners[best], corners[remaining]) > iou_threshold
+        overlap = _iou(boxes[best], boxes[remaining]) > threshold
         members = remaining[overlap]
-        weights = scores[members][:, None]
-        total = float(weights.sum())
-        mean_corners = (corners[members] * weights).sum(axis=0) / total
-        mean_keypoints = (keypoints[members] * weights[:, :, None]).sum(axis=0) / total
-        results.append((float(scores[best]), mean_corners, mean_keypoints))
+        box, points = boxes[best].copy(), keypoints[best].copy()
+        if members.size:
+            weights = scores[members]
+            corners = np.stack(
+                [
+                    boxes[members, 0],
+                    boxes[members, 1],
+                    boxes[members, 0] + boxes[members, 2],
+                    boxes[members, 1] + boxes[members, 3],
+                ],
+                axis=1,
+            )
+            total = _sequential_sum(weights)
+            mean_corners = _sequential_sum(corners * weights[:, None]) / total
+            points = _sequential_sum(keypoints[members] * weights[:, None, None]) / total
+            box = np.array(
+                [
+                    mean_corners[0],
+                    mean_corners[1],
+                    mean_corners[2] - mean_corners[0],
+                    mean_corners[3] - mean_corners[1],
+                ],
+                F32,
+            )
+        results.append((float(scores[best]), box, points))
         if not overlap.any():  # cannot happen (a box overlaps itself) unless it is degenerate
             remaining = remaining[1:]
         else:
@@ -154,7 +280,7 @@ class PoseDetector:
                 (width, height),
                 roi,
                 letterbox,
-                crop_maps(roi, INPUT_SIZE, INPUT_SIZE, exact=True),
+                crop_maps(roi, INPUT_SIZE, INPUT_SIZE),
             )
         _, roi, letterbox, maps = self._letterbox
         self.model.set_image(
@@ -171,31 +297,36 @@ class PoseDetector:
         letterbox: Letterbox,
         max_detections: int,
     ) -> list[Detection]:
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
-        keep = np.flatnonzero(scores >= self.min_score)
+        """``TensorsToDetectionsCalculator``, weighted NMS and letterbox removal, in MediaPipe's float32."""
+        clipped = np.clip(logits.astype(F32), F32(-SCORE_CLIP), F32(SCORE_CLIP))
+        scores = sigmoid(clipped)
+        keep = np.flatnonzero(scores >= F32(self.min_score))
         if keep.size == 0:
             return []
-        raw = raw[keep] / np.float32(INPUT_SIZE)
+        scores = scores[keep]
+        raw = raw[keep].astype(F32)
         anchors = self.anchors[keep]
-        centers = raw[:, 0:2] + anchors
-        sizes = raw[:, 2:4]
-        corners = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)
-        keypoints = raw[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) + anchors[:, None, :]
-        valid = (sizes >= 0).all(axis=1) & np.isfinite(corners).all(axis=1)
+        size = F32(INPUT_SIZE)
+        centers = raw[:, 0:2] / size + anchors
+        sizes = raw[:, 2:4] / size
+        low, high = centers - sizes / F32(2), centers + sizes / F32(2)
+        boxes = np.concatenate([low, high - low], axis=1)
+        keypoints = (
+            raw[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) / size + anchors[:, None, :]
+        )
+        valid = (boxes[:, 2:] >= 0).all(axis=1)  # also drops NaN sizes
         if not valid.all():
-            scores_kept, corners, keypoints = scores[keep][valid], corners[valid], keypoints[valid]
-        else:
-            scores_kept = scores[keep]
+            scores, boxes, keypoints = scores[valid], boxes[valid], keypoints[valid]
+        # ``DetectionLetterboxRemovalCalculator``: the padding of each side pair is summed first.
+        left, top = F32(letterbox.left), F32(letterbox.top)
+        sx = F32(1) - (left + F32(letterbox.right))
+        sy = F32(1) - (top + F32(letterbox.bottom))
         detections = []
-        sx = 1.0 - letterbox.left - letterbox.right
-        sy = 1.0 - letterbox.top - letterbox.bottom
-        for score, box, points in weighted_nms(
-            scores_kept, corners, keypoints, self.iou_threshold, max_detections
-        ):
-            xmin, ymin = (box[0] - letterbox.left) / sx, (box[1] - letterbox.top) / sy
-            w, h = (box[2] - box[0]) / sx, (box[3] - box[1]) / sy
+        for score, box, points in weighted_nms(scores, boxes, keypoints, self.iou_threshold, max_detections):
             unboxed = np.empty_like(points)
-            unboxed[:, 0] = (points[:, 0] - letterbox.left) / sx
-            unboxed[:, 1] = (points[:, 1] - letterbox.top) / sy
+            unboxed[:, 0] = (points[:, 0] - left) / sx
+            unboxed[:, 1] = (points[:, 1] - top) / sy
+            xmin, ymin = (box[0] - left) / sx, (box[1] - top) / sy
+            w, h = box[2] / sx, box[3] / sy
             detections.append(Detection(score, (float(xmin), float(ymin), float(w), float(h)), unboxed))
         return detections

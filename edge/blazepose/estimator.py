@@ -17,6 +17,13 @@ gives the blend the graph describes.
 Which filters restart after a frame without a person follows MediaPipe's graph: the image-landmark and
 auxiliary-landmark filters reset (their calculators also see the per-frame image size), while the
 world-landmark filter, the visibility filters and the mask blend carry on from the last pose.
+
+Every stage that feeds the next frame's ROI computes as MediaPipe's C++ does, to the bit: float32 where
+it uses ``float`` (``edge.blazepose.floats``), its crop positions (``crop``), its sort order and
+summation order. Tracking feeds each frame's result into the next crop, and on hard clips (people lying
+down, fast turns) a difference in the last bit grows into a visibly different track; bit for bit, the
+landmarks equal MediaPipe's own on every reference clip (given frames decoded alike). The mask, which
+feeds nothing back, is computed the fast way.
 """
 
 from __future__ import annotations
@@ -188,7 +195,7 @@ class PoseEstimator:
         result = self.landmarker.run(image, roi, want_mask=self.options.segmentation)
         for stage, seconds in result.timings.items():
             self.stage_seconds[stage] += seconds
-        if result.score < self.options.min_tracking_confidence:
+        if not result.score > self.options.min_tracking_confidence:  # MediaPipe keeps scores strictly above
             self._lose_track()
             return None
 
@@ -204,6 +211,7 @@ class PoseEstimator:
                 world = self._world_filter.apply(world.astype(np.float64), time_ns).astype(np.float32)
             smoothed_aux = self._aux_filter.apply(aux, size, time_ns, scale)
             self._previous_roi = roi_from_keypoints(smoothed_aux, width, height)
+            self.landmarker.prepare(self._previous_roi, size)
         self.stage_seconds["smoothing"] += time.perf_counter() - start
 
         mask = None
@@ -227,7 +235,8 @@ class PoseEstimator:
         self._mask_smoother.reset()
 
     def close(self) -> None:
-        """Release the interpreters."""
+        """Release the interpreters and the landmarker's background thread."""
+        self.landmarker.close()
         self.detector.model = None  # type: ignore[assignment]
         self.landmarker.model = None  # type: ignore[assignment]
 

@@ -8,7 +8,19 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.blazepose.crop import PixelRect, crop, crop_matrix, pad_to_aspect, roi_to_image_matrix, sample_maps
+from edge.blazepose.crop import (
+    MapWorkspace,
+    PixelRect,
+    crop,
+    crop_maps,
+    crop_matrix,
+    pad_to_aspect,
+    resample,
+    roi_to_image_matrix,
+    sample_maps,
+)
+
+OPENCV4 = cv2.__version__.startswith("4.")
 
 
 def test_ok__landscape_frame_is_padded_top_and_bottom() -> None:
@@ -49,10 +61,70 @@ def test_ok__crop_samples_where_opencv4_warpperspective_does() -> None:
     ours = crop(image, roi, 64, 64, border_replicate=True)[..., ::-1].astype(np.float64)
     reference = _opencv4_reference(image, matrix, 64)
     difference = np.abs(ours - reference)
-    # OpenCV rounds the blend of fixed-point weights (mean difference ~0.25 level to exact maths), and our
-    # float32 maps round a handful of positions the other way; OpenCV 5's own rounding averages ~0.87.
+    # OpenCV rounds the blend of fixed-point weights (mean difference ~0.25 level to exact maths); OpenCV 5's
+    # own rounding averages ~0.87.
     assert difference.mean() < 0.4
     assert np.mean(difference > 1.0) < 0.005
+
+
+def _opencv_position(inverse: np.ndarray, x: int, y: int) -> tuple[int, int]:
+    """One pixel's source position in 1/32 pixel, transcribed from OpenCV 4's warpPerspective loop."""
+    m = inverse.ravel()
+    x_block, x_in = x - x % 64, x % 64  # the loop's 64-column blocks
+    x0 = m[0] * x_block + m[1] * y + m[2]
+    y0 = m[3] * x_block + m[4] * y + m[5]
+    w0 = m[6] * x_block + m[7] * y + m[8]
+    w = w0 + m[6] * x_in
+    w = 32.0 / w if w else 0.0
+    return round((x0 + m[0] * x_in) * w), round((y0 + m[3] * x_in) * w)  # cvRound: half to even
+
+
+def _random_rois(count: int, seed: int) -> list[PixelRect]:
+    rng = np.random.default_rng(seed)
+    return [
+        PixelRect(
+            *rng.uniform(-200.0, 1400.0, 2), *([float(rng.uniform(20.0, 1500.0))] * 2), rng.uniform(-3.2, 3.2)
+        )
+        for _ in range(count)
+    ]
+
+
+def test_ok__sample_maps_hold_opencv4s_positions_to_the_1_32_pixel() -> None:
+    rng = np.random.default_rng(3)
+    for roi in _random_rois(20, seed=2):
+        _, inverse = cv2.invert(crop_matrix(roi, 256, 256), flags=cv2.DECOMP_LU)
+        map1, map2 = sample_maps(inverse, 256, 256)
+        for x, y in rng.integers(0, 256, (50, 2)):
+            fx, fy = _opencv_position(inverse, int(x), int(y))
+            assert (map1[y, x, 0], map1[y, x, 1]) == (fx >> 5, fy >> 5)
+            assert map2[y, x] == (fy & 31) * 32 + (fx & 31)
+
+
+@pytest.mark.skipif(not OPENCV4, reason="OpenCV 5 rewrote warpPerspective; MediaPipe's crop is OpenCV 4's")
+def test_ok__crop_equals_opencv4_warpperspective_to_the_bit() -> None:
+    image = np.random.default_rng(4).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    for roi in _random_rois(200, seed=5):
+        matrix = crop_matrix(roi, 256, 256)
+        expected = cv2.warpPerspective(
+            image, matrix, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        assert np.array_equal(resample(image, crop_maps(roi, 256, 256), border_replicate=True), expected)
+
+
+def test_ok__maps_in_a_workspace_equal_fresh_ones() -> None:
+    workspace = MapWorkspace(256, 256)
+    for roi in _random_rois(5, seed=6):
+        fresh = crop_maps(roi, 256, 256)
+        reused = crop_maps(roi, 256, 256, workspace)
+        assert np.array_equal(fresh[0], reused[0]) and np.array_equal(fresh[1], reused[1])
+
+
+def test_ok__far_away_positions_saturate_as_opencv_does() -> None:
+    """Positions beyond what fixed point holds take the general path: OpenCV's int16 clamp, no error."""
+    inverse = np.array([[1.0, 0.0, 5e6], [0.0, 1.0, -5e6], [0.0, 0.0, 1.0]])
+    map1, map2 = sample_maps(inverse, 64, 64)
+    assert map1.dtype == np.int16 and map2.dtype == np.uint16
+    assert (map1[..., 0] == 32767).all() and (map1[..., 1] == -32768).all()
 
 
 def test_ok__sample_maps_identity_reproduces_the_image() -> None:

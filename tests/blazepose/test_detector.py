@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from edge.blazepose.crop import Letterbox
-from edge.blazepose.detector import INPUT_SIZE, PoseDetector, ssd_anchor_centers, weighted_nms
+from edge.blazepose.detector import (
+    INPUT_SIZE,
+    PoseDetector,
+    libstdcxx_sort_order,
+    ssd_anchor_centers,
+    weighted_nms,
+)
 from edge.runtime import load_model
 
 
@@ -24,22 +30,78 @@ def test_ok__2254_anchors_in_mediapipe_order() -> None:
 
 def test_ok__weighted_nms_averages_overlapping_boxes_by_score_and_keeps_best_score() -> None:
     scores = np.array([0.9, 0.6, 0.8], np.float32)
-    corners = np.array([[0.0, 0.0, 1.0, 1.0], [0.1, 0.0, 1.1, 1.0], [5.0, 5.0, 6.0, 6.0]], np.float32)
+    boxes = np.array(
+        [[0.0, 0.0, 1.0, 1.0], [0.1, 0.0, 1.0, 1.0], [5.0, 5.0, 1.0, 1.0]], np.float32
+    )  # x, y, w, h
     keypoints = np.array([[[0.0, 0.0]], [[1.0, 1.0]], [[5.0, 5.0]]], np.float32)
-    results = weighted_nms(scores, corners, keypoints, iou_threshold=0.3, max_detections=5)
+    results = weighted_nms(scores, boxes, keypoints, iou_threshold=0.3, max_detections=5)
     assert len(results) == 2
     score, box, points = results[0]
     assert score == pytest.approx(0.9)
-    assert np.allclose(box, [0.6 * 0.1 / 1.5, 0.0, 1.0 + 0.06 / 1.5, 1.0])
+    assert np.allclose(box, [0.6 * 0.1 / 1.5, 0.0, 1.0, 1.0])  # corners averaged: xmax (0.9 + 0.66) / 1.5
     assert np.allclose(points, [[0.6 / 1.5, 0.6 / 1.5]])
     assert results[1][0] == pytest.approx(0.8)  # the far box survives on its own
 
 
+def test_ok__weighted_nms_sums_in_float32_in_score_order() -> None:
+    """MediaPipe adds the weighted corners one at a time in float32; numpy's pairwise sum differs."""
+    rng = np.random.default_rng(11)
+    scores = np.sort(rng.uniform(0.5, 1.0, 200).astype(np.float32))[::-1].copy()
+    boxes = np.column_stack(
+        [rng.uniform(0.3, 0.31, 200), rng.uniform(0.3, 0.31, 200), np.full(200, 0.2), np.full(200, 0.2)]
+    )
+    boxes = boxes.astype(np.float32)
+    keypoints = rng.uniform(0.0, 1.0, (200, 1, 2)).astype(np.float32)
+    (_, box, points), *_ = weighted_nms(scores, boxes, keypoints, 0.3, 1)
+    total = np.float32(0)
+    weighted_x = np.float32(0)
+    for s, b in zip(scores, boxes, strict=True):
+        total = np.float32(total + s)
+        weighted_x = np.float32(weighted_x + b[0] * s)
+    assert box[0] == np.float32(weighted_x / total)
+
+
+def test_ok__ties_are_ordered_as_libstdcxx_std_sort_orders_them() -> None:
+    """Permutations printed by g++ 12's ``std::sort`` with ``a.second > b.second`` on these scores."""
+    tied = np.array(
+        [1.0, 0.9, 1.0, 0.7, 1.0, 0.9, 0.6, 1.0, 0.8, 0.9, 1.0, 0.55, 0.9, 1.0, 0.7, 0.6, 1.0, 0.9, 0.8, 1.0],
+        np.float32,
+    )
+    assert libstdcxx_sort_order(tied) == [
+        10,
+        19,
+        16,
+        13,
+        0,
+        7,
+        4,
+        2,
+        5,
+        9,
+        12,
+        17,
+        1,
+        8,
+        18,
+        3,
+        14,
+        6,
+        15,
+        11,
+    ]
+    many = np.array([((i * 7) % 5) / 4.0 for i in range(40)], np.float32)  # 40 keys: introsort partitions
+    assert libstdcxx_sort_order(many) == [
+        17, 2, 37, 22, 7, 32, 27, 12, 9, 24, 14, 29, 19, 34, 4, 39, 21, 1, 26, 31,
+        36, 16, 11, 6, 18, 23, 38, 13, 28, 3, 8, 33, 0, 20, 5, 35, 10, 30, 15, 25,
+    ]  # fmt: skip
+    assert libstdcxx_sort_order(np.array([0.6, 0.9, 0.7, 0.95, 0.5], np.float32)) == [3, 1, 2, 0, 4]
+
+
 def test_ok__weighted_nms_stops_at_max_detections() -> None:
     scores = np.array([0.9, 0.8], np.float32)
-    corners = np.array([[0, 0, 1, 1], [3, 3, 4, 4]], np.float32)
+    boxes = np.array([[0, 0, 1, 1], [3, 3, 1, 1]], np.float32)
     keypoints = np.zeros((2, 1, 2), np.float32)
-    assert len(weighted_nms(scores, corners, keypoints, 0.3, 1)) == 1
+    assert len(weighted_nms(scores, boxes, keypoints, 0.3, 1)) == 1
 
 
 @pytest.fixture(scope="module")

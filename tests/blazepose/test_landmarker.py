@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edge.blazepose.floats import sigmoid
 from edge.blazepose.landmarker import HEATMAP_KERNEL, refine_from_heatmap
 
 LOW = -10.0  # sigmoid ~ 0
@@ -52,3 +53,33 @@ def test_ok__window_is_clipped_at_the_heatmap_edge() -> None:
     heatmap[0:5, 0:5, 0] = 5.0
     refined = refine_from_heatmap(xy, heatmap)
     assert refined[0] == pytest.approx([2 / 64, 2 / 64], abs=1e-4)  # mean cell index of the 5x5 block
+
+
+def _refine_as_cpp(xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+    """``RefineLandmarksFromHeatmapCalculator`` transcribed loop by loop (float32, sequential sums)."""
+    f32 = np.float32
+    height, width, _ = heatmap.shape
+    offset = (HEATMAP_KERNEL - 1) // 2
+    out = xy.copy()
+    for i, (x, y) in enumerate(xy):
+        col, row = int(f32(x) * f32(width)), int(f32(y) * f32(height))
+        if not (0 <= col < width and 0 <= row < height):
+            continue
+        total = weighted_col = weighted_row = best = f32(0)
+        for r in range(max(0, row - offset), min(height, row + offset + 1)):
+            for c in range(max(0, col - offset), min(width, col + offset + 1)):
+                confidence = sigmoid(heatmap[r, c, i])
+                total = f32(total + confidence)
+                best = max(best, confidence)
+                weighted_col = f32(weighted_col + f32(c) * confidence)
+                weighted_row = f32(weighted_row + f32(r) * confidence)
+        if best >= f32(0.5) and total > 0:
+            out[i] = (weighted_col / f32(width) / total, weighted_row / f32(height) / total)
+    return out
+
+
+def test_ok__refinement_equals_mediapipes_loop_to_the_bit() -> None:
+    rng = np.random.default_rng(9)
+    heatmap = rng.normal(-6.0, 4.0, (64, 64, 35)).astype(np.float32)
+    xy = rng.uniform(-0.05, 1.05, (35, 2)).astype(np.float32)
+    assert np.array_equal(refine_from_heatmap(xy, heatmap), _refine_as_cpp(xy, heatmap))

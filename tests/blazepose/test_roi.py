@@ -10,24 +10,9 @@ import pytest
 from edge.blazepose.roi import (
     alignment_rect,
     enlarge_to_square,
-    normalize_radians,
     object_scale,
     roi_from_keypoints,
 )
-
-
-@pytest.mark.parametrize(
-    ("angle", "expected"),
-    [
-        (0.0, 0.0),
-        (math.pi, -math.pi),
-        (-math.pi, -math.pi),
-        (3 * math.pi / 2, -math.pi / 2),
-        (-3 * math.pi, -math.pi),
-    ],
-)
-def test_ok__normalize_radians_wraps_to_minus_pi_pi(angle: float, expected: float) -> None:
-    assert normalize_radians(angle) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
