@@ -211,7 +211,6 @@ class PoseEstimator:
                 world = self._world_filter.apply(world.astype(np.float64), time_ns).astype(np.float32)
             smoothed_aux = self._aux_filter.apply(aux, size, time_ns, scale)
             self._previous_roi = roi_from_keypoints(smoothed_aux, width, height)
-            self.landmarker.prepare(self._previous_roi, size)
         self.stage_seconds["smoothing"] += time.perf_counter() - start
 
         mask = None
@@ -225,6 +224,8 @@ class PoseEstimator:
                 mask = self._mask_smoother.apply(mask)
             self.stage_seconds["mask"] += time.perf_counter() - start
 
+        if self._previous_roi is not None:  # the next crop, computed while the caller reads the next frame
+            self.landmarker.prepare(self._previous_roi, size)
         return Pose(landmarks, world, result.score, size, timestamp, mask)
 
     def reset(self) -> None:

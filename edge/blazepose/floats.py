@@ -58,23 +58,26 @@ _INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * _EXP2_N
 _C0 = float.fromhex("0x1.c6af84b912394p-5") / _EXP2_N**3
 _C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / _EXP2_N**2
 _C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / _EXP2_N
-_OVERFLOW = F32(float.fromhex("0x1.62e42ep6"))
-_UNDERFLOW = F32(float.fromhex("-0x1.9fe368p6"))
+#: Beyond these the result is inf or 0 anyway (glibc: above 0x1.62e42ep6 overflow, below -0x1.9fe368p6 a
+#: result under half the smallest subnormal); clamping keeps the table index arithmetic in range.
+_CLAMP_LOW, _CLAMP_HIGH = F32(-104.0), F32(89.0)
 
 
 def expf(values: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """glibc's ``expf`` for many float32 values at once, in numpy (same results as the C library but for
     about one input in 10^8, where glibc's FMA variant rounds an intermediate differently)."""
-    x = np.asarray(values, F32)
-    z = _INV_LN2_N * x.astype(np.float64)
+    x = np.clip(np.asarray(values, F32), _CLAMP_LOW, _CLAMP_HIGH).astype(np.float64)
+    z = x * _INV_LN2_N
     kd = z + _SHIFT
-    ki = kd.view(np.uint64)
+    ki = kd.view(np.uint64)  # k in the low bits: 2^(k/N) = table[k % N] * 2^(k // N)
     r = z - (kd - _SHIFT)
-    scale = (_EXP2_TABLE[ki % np.uint64(_EXP2_N)] + (ki << np.uint64(47))).view(np.float64)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        y = (((_C0 * r + _C1) * (r * r) + (_C2 * r + 1.0)) * scale).astype(F32)
-    y = np.where(x > _OVERFLOW, F32(np.inf), y)
-    return np.where(x < _UNDERFLOW, F32(0), y).astype(F32)
+    scale = (_EXP2_TABLE[ki & np.uint64(_EXP2_N - 1)] + (ki << np.uint64(47))).view(np.float64)
+    y = _C0 * r + _C1
+    y *= r * r
+    y += _C2 * r + 1.0
+    y *= scale
+    with np.errstate(over="ignore", under="ignore"):
+        return y.astype(F32)
 
 
 def sigmoid(values: npt.ArrayLike) -> npt.NDArray[np.float32]:

@@ -11,10 +11,12 @@ points that steer the next frame's ROI; 35..38 are dropped, as in MediaPipe.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -132,20 +134,28 @@ class _Job:
 
 
 class _Worker:
-    """A daemon thread that runs jobs one at a time (numpy and OpenCV release the GIL while they work)."""
+    """A daemon thread that runs jobs one at a time (numpy and OpenCV release the GIL while they work).
+
+    Daemon, so that a forgotten worker never keeps a process alive; stopped at exit (after its last job)
+    so that interpreter shutdown never catches it inside numpy.
+    """
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="edge-crop-maps", daemon=True)
         self._thread.start()
+        _WORKERS.add(self)
 
     def submit(self, call: Callable[[], SampleMaps]) -> _Job:
         job = _Job(call)
         self._jobs.put(job)
         return job
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Stop after the queued jobs (waits up to ``timeout`` seconds for that)."""
         self._jobs.put(None)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     def _loop(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -154,6 +164,15 @@ class _Worker:
             except BaseException as exc:  # handed to the waiting thread
                 job.error = exc
             job.done.release()
+
+
+_WORKERS: weakref.WeakSet[_Worker] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_workers() -> None:
+    for worker in list(_WORKERS):
+        worker.close(timeout=2.0)
 
 
 class Landmarker:
