@@ -12,14 +12,15 @@ mask (``mask_frames``, ``masks`` (K, h, w) uint8, long side <= 320). Metrics per
   with INTER_AREA (as the reference was made);
 * silhouette IoU: the same, with our mask first cleaned up into a silhouette (one person, holes filled).
 
-Clocks: MediaPipe's Python solution API stamps frames 1/30 s apart whatever the real frame rate
-(``solution_base.py``: "simulate the 30 fps video"), and the One-Euro filters depend on the interval.
+Clocks: MediaPipe's Python solution API stamps frames 33,333 microseconds apart whatever the real frame
+rate (``solution_base.py``: "simulate the 30 fps video"), and the One-Euro filters depend on the interval.
 ``clock="mediapipe"`` feeds the pipeline that same clock, so that a clip at 25 fps is compared like for
 like; ``clock="media"`` uses the file's real timestamps, as ``edge-pose process`` and the daemon do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -34,8 +35,28 @@ from edge.pose import Pose
 from edge.silhouette import SilhouetteExtractor
 from edge.sources import iter_frames, open_source
 
-#: Seconds between frames in MediaPipe's legacy solution API, whatever the source's frame rate.
-MEDIAPIPE_FRAME_INTERVAL = 1 / 30
+#: Seconds between frames in MediaPipe's legacy solution API, whatever the source's frame rate: it adds
+#: 33333 microseconds per ``process()`` (30.0003 Hz, not 30), and the filters see exactly that interval.
+MEDIAPIPE_FRAME_INTERVAL = 0.033333
+
+
+#: Frames of a clip hashed by ``decoder_fingerprint``.
+FINGERPRINT_FRAMES = 30
+
+
+def decoder_fingerprint(media: Path, frames: int = FINGERPRINT_FRAMES) -> str:
+    """SHA-256 of the first ``frames`` frames of a video as this machine's OpenCV decodes them (BGR bytes)."""
+    digest = hashlib.sha256()
+    capture = cv2.VideoCapture(str(media))
+    try:
+        for _ in range(frames):
+            ok, image = capture.read()
+            if not ok:
+                break
+            digest.update(image.tobytes())
+    finally:
+        capture.release()
+    return digest.hexdigest()
 
 
 @dataclass
