@@ -161,7 +161,7 @@ def compare(
     """Run ``estimate`` over every frame of ``media`` and score it against ``reference``.
 
     Args:
-        clock: ``mediapipe`` (frames 1/30 s apart, as the reference was made) or ``media`` (the file's).
+        clock: ``mediapipe`` (frames 33,333 us apart, as the reference was made) or ``media`` (the file's).
         silhouettes: also score the silhouettes this extractor makes from our masks.
     """
     ref = np.load(reference)

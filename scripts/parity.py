@@ -39,7 +39,7 @@ def main() -> int:
         "--clock",
         choices=["mediapipe", "media"],
         default="mediapipe",
-        help="frame timestamps: MediaPipe's fixed 1/30 s (as the reference) or the file's own",
+        help="frame timestamps: MediaPipe's fixed 33,333 us steps (as the reference) or the file's own",
     )
     parser.add_argument("--model", default="lite")
     parser.add_argument("--json", type=Path, help="write the per-file rows here")
