@@ -11,18 +11,14 @@ points that steer the next frame's ROI; 35..38 are dropped, as in MediaPipe.
 
 from __future__ import annotations
 
-import atexit
 import functools
-import queue
-import threading
 import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from edge.blazepose.background import BackgroundWorker, Job
 from edge.blazepose.crop import MapWorkspace, PixelRect, SampleMaps, crop, crop_maps, pad_to_aspect
 from edge.blazepose.floats import F32, cosf, sigmoid, sinf
 from edge.blazepose.roi import NormRect
@@ -114,67 +110,6 @@ def refine_from_heatmap(
     return out
 
 
-class _Job:
-    """One call run on a ``_Worker``; ``result()`` waits for it (a plain lock: cheaper than a Future)."""
-
-    def __init__(self, call: Callable[[], SampleMaps]) -> None:
-        self.call = call
-        self.value: SampleMaps | None = None
-        self.error: BaseException | None = None
-        self.done = threading.Lock()
-        self.done.acquire()
-
-    def result(self) -> SampleMaps:
-        with self.done:
-            pass
-        if self.error is not None:
-            raise self.error
-        assert self.value is not None
-        return self.value
-
-
-class _Worker:
-    """A daemon thread that runs jobs one at a time (numpy and OpenCV release the GIL while they work).
-
-    Daemon, so that a forgotten worker never keeps a process alive; stopped at exit (after its last job)
-    so that interpreter shutdown never catches it inside numpy.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="edge-crop-maps", daemon=True)
-        self._thread.start()
-        _WORKERS.add(self)
-
-    def submit(self, call: Callable[[], SampleMaps]) -> _Job:
-        job = _Job(call)
-        self._jobs.put(job)
-        return job
-
-    def close(self, timeout: float | None = None) -> None:
-        """Stop after the queued jobs (waits up to ``timeout`` seconds for that)."""
-        self._jobs.put(None)
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            try:
-                job.value = job.call()
-            except BaseException as exc:  # handed to the waiting thread
-                job.error = exc
-            job.done.release()
-
-
-_WORKERS: weakref.WeakSet[_Worker] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_workers() -> None:
-    for worker in list(_WORKERS):
-        worker.close(timeout=2.0)
-
-
 class Landmarker:
     """Runs the landmark model on one ROI and decodes its five outputs.
 
@@ -188,8 +123,8 @@ class Landmarker:
         self.model = model
         self._workspace = MapWorkspace(INPUT_SIZE, INPUT_SIZE)
         self._background_workspace = MapWorkspace(INPUT_SIZE, INPUT_SIZE)
-        self._worker: _Worker | None = None
-        self._pending: tuple[tuple[NormRect, tuple[int, int]], _Job] | None = None
+        self._worker: BackgroundWorker | None = None
+        self._pending: tuple[tuple[NormRect, tuple[int, int]], Job[SampleMaps]] | None = None
 
     def prepare(self, roi: NormRect, image_size: tuple[int, int]) -> None:
         """Start computing the crop of ``roi`` in a frame of ``image_size`` (width, height) in the background.
@@ -198,7 +133,7 @@ class Landmarker:
         """
         self._wait_pending()
         if self._worker is None:
-            self._worker = _Worker()
+            self._worker = BackgroundWorker("edge-crop-maps")
         width, height = image_size
         crop_roi, _ = pad_to_aspect(PixelRect.from_norm(roi, width, height), INPUT_SIZE, INPUT_SIZE)
         workspace = self._background_workspace

@@ -9,7 +9,6 @@ from edge.blazepose.crop import Letterbox
 from edge.blazepose.detector import (
     INPUT_SIZE,
     PoseDetector,
-    libstdcxx_sort_order,
     ssd_anchor_centers,
     weighted_nms,
 )
@@ -59,42 +58,6 @@ def test_ok__weighted_nms_sums_in_float32_in_score_order() -> None:
         total = np.float32(total + s)
         weighted_x = np.float32(weighted_x + b[0] * s)
     assert box[0] == np.float32(weighted_x / total)
-
-
-def test_ok__ties_are_ordered_as_libstdcxx_std_sort_orders_them() -> None:
-    """Permutations printed by g++ 12's ``std::sort`` with ``a.second > b.second`` on these scores."""
-    tied = np.array(
-        [1.0, 0.9, 1.0, 0.7, 1.0, 0.9, 0.6, 1.0, 0.8, 0.9, 1.0, 0.55, 0.9, 1.0, 0.7, 0.6, 1.0, 0.9, 0.8, 1.0],
-        np.float32,
-    )
-    assert libstdcxx_sort_order(tied) == [
-        10,
-        19,
-        16,
-        13,
-        0,
-        7,
-        4,
-        2,
-        5,
-        9,
-        12,
-        17,
-        1,
-        8,
-        18,
-        3,
-        14,
-        6,
-        15,
-        11,
-    ]
-    many = np.array([((i * 7) % 5) / 4.0 for i in range(40)], np.float32)  # 40 keys: introsort partitions
-    assert libstdcxx_sort_order(many) == [
-        17, 2, 37, 22, 7, 32, 27, 12, 9, 24, 14, 29, 19, 34, 4, 39, 21, 1, 26, 31,
-        36, 16, 11, 6, 18, 23, 38, 13, 28, 3, 8, 33, 0, 20, 5, 35, 10, 30, 15, 25,
-    ]  # fmt: skip
-    assert libstdcxx_sort_order(np.array([0.6, 0.9, 0.7, 0.95, 0.5], np.float32)) == [3, 1, 2, 0, 4]
 
 
 def test_ok__weighted_nms_stops_at_max_detections() -> None:
