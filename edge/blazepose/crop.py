@@ -147,7 +147,7 @@ def sample_maps(
     w = np.add((m[6] * starts + m[7] * ys) + m[8], m[6] * inner, out=workspace.per_unit)  # (H, B, 64)
     corners = np.array([[0.0, 0.0, 1.0], [width, 0.0, 1.0], [0.0, height, 1.0], [width, height, 1.0]])
     reach = np.abs(corners @ m.reshape(3, 3)[:2].T).max() * size
-    if not (np.abs(w).min() > 0.5 and reach < 2.0**23):  # degenerate or far away: the general path
+    if not (w.min() > 0.5 and reach < 2.0**23):  # degenerate, mirrored or far away: the general path
         columns = np.arange(width)
         return _sample_maps_saturating(
             m,

@@ -206,9 +206,9 @@ class PoseEstimator:
             aux = result.landmarks[[AUX_CENTER, AUX_SCALE], :3]
             scale = object_scale(alignment_rect(aux[0], aux[1], width, height), width, height)
             if self.options.smooth_landmarks:
-                landmarks[:, 3] = self._visibility_filter.apply(landmarks[:, 3].astype(np.float64))
+                landmarks[:, 3] = self._visibility_filter.apply(landmarks[:, 3])
                 landmarks[:, :3] = self._landmarks_filter.apply(landmarks[:, :3], size, time_ns, scale)
-                world = self._world_filter.apply(world.astype(np.float64), time_ns).astype(np.float32)
+                world = self._world_filter.apply(world, time_ns).astype(np.float32)
             smoothed_aux = self._aux_filter.apply(aux, size, time_ns, scale)
             self._previous_roi = roi_from_keypoints(smoothed_aux, width, height)
         self.stage_seconds["smoothing"] += time.perf_counter() - start

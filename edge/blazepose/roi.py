@@ -42,16 +42,6 @@ class NormRect:
     height: float
     rotation: float = 0.0
 
-    def to_pixels(self, image_width: int, image_height: int) -> tuple[float, float, float, float, float]:
-        """(cx, cy, w, h, rotation) in pixels and radians."""
-        return (
-            self.x_center * image_width,
-            self.y_center * image_height,
-            self.width * image_width,
-            self.height * image_height,
-            self.rotation,
-        )
-
 
 def alignment_rect(
     center: npt.ArrayLike, scale_point: npt.ArrayLike, image_width: int, image_height: int
