@@ -66,25 +66,40 @@ _CLAMP_LOW, _CLAMP_HIGH = F32(-104.0), F32(89.0)
 def expf(values: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """glibc's ``expf`` for many float32 values at once, in numpy (same results as the C library but for
     about one input in 10^8, where glibc's FMA variant rounds an intermediate differently)."""
-    x = np.clip(np.asarray(values, F32), _CLAMP_LOW, _CLAMP_HIGH).astype(np.float64)
-    z = x * _INV_LN2_N
+    return _expf_scaled(np.clip(np.asarray(values, F32), _CLAMP_LOW, _CLAMP_HIGH), _INV_LN2_N)
+
+
+def _expf_scaled(x: npt.NDArray[np.float32], inv_ln2_n: float) -> npt.NDArray[np.float32]:
+    """``expf(x)`` when ``inv_ln2_n`` is ``_INV_LN2_N``, ``expf(-x)`` when it is ``-_INV_LN2_N`` (negation
+    is exact, so ``-x * c`` and ``x * -c`` are the same double); ``x`` already clamped."""
+    z = np.multiply(x.reshape(-1), inv_ln2_n, dtype=np.float64)  # 1-d: 0-d inputs would give scalars
     kd = z + _SHIFT
+    r = kd - _SHIFT
+    np.subtract(z, r, out=r)
     ki = kd.view(np.uint64)  # k in the low bits: 2^(k/N) = table[k % N] * 2^(k // N)
-    r = z - (kd - _SHIFT)
-    scale = (_EXP2_TABLE[ki & np.uint64(_EXP2_N - 1)] + (ki << np.uint64(47))).view(np.float64)
-    y = _C0 * r + _C1
-    y *= r * r
-    y += _C2 * r + 1.0
-    y *= scale
+    table = _EXP2_TABLE[ki & np.uint64(_EXP2_N - 1)]
+    np.left_shift(ki, np.uint64(47), out=ki)
+    ki += table
+    y = np.multiply(r, _C0)
+    y += _C1
+    np.multiply(r, r, out=z)
+    y *= z
+    np.multiply(r, _C2, out=r)
+    r += 1.0
+    y += r
+    y *= kd  # kd's bits are now the scale 2^(k/N)
     with np.errstate(over="ignore", under="ignore"):
-        return y.astype(F32)
+        return y.astype(F32).reshape(x.shape)
 
 
 def sigmoid(values: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """MediaPipe's ``1.0f / (1.0f + std::exp(-v))`` in float32, for any shape."""
     v = np.asarray(values, F32)
-    with np.errstate(over="ignore"):
-        return (F32(1) / (F32(1) + expf(-v))).astype(F32)
+    # clip(-v, low, high) is -clip(v, -high, -low); the negation goes into the scale factor
+    e = _expf_scaled(np.clip(v, -_CLAMP_HIGH, -_CLAMP_LOW), -_INV_LN2_N)
+    e += F32(1)
+    with np.errstate(divide="ignore"):
+        return np.divide(F32(1), e, out=e)
 
 
 def cosf(angle: float | np.float32) -> np.float32:

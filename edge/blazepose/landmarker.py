@@ -58,16 +58,93 @@ class LandmarkResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-#: Row and column offsets of the window cells, row-major (rows outer, as MediaPipe's loops).
-_WINDOW_ROWS = np.repeat(_OFFSETS, len(_OFFSETS))
-_WINDOW_COLS = np.tile(_OFFSETS, len(_OFFSETS))
+#: Row and column offsets of the window cells, row-major (rows outer, as MediaPipe's loops), as columns:
+#: window arrays are (k * k, N), one column per landmark, so that sums over axis 0 run cell by cell.
+_WINDOW_ROWS = np.repeat(_OFFSETS, len(_OFFSETS))[:, None]
+_WINDOW_COLS = np.tile(_OFFSETS, len(_OFFSETS))[:, None]
+_HALF = (HEATMAP_KERNEL - 1) // 2
 
 
 @functools.lru_cache(maxsize=4)
 def _window_offsets(size_x: int, count: int) -> npt.NDArray[np.int64]:
-    """(k * k,) flat-index offsets of the window cells, row-major, around a cell of an (H, size_x, count)
+    """(k * k, 1) flat-index offsets of the window cells, row-major, around a cell of an (H, size_x, count)
     heatmap."""
     return (_WINDOW_ROWS * size_x + _WINDOW_COLS) * count
+
+
+@dataclass
+class HeatmapWindows:
+    """The k x k heatmap window around each landmark's cell (``gather_windows``).
+
+    Attributes:
+        cells: (N, 2) int64 column, row of each landmark's cell (truncated toward zero, as C++).
+        logits: (k * k, N) float32 raw logits of the window cells, row-major per column; cells off
+            the heatmap hold some clipped cell's logit and are masked by ``off_heatmap``.
+        off_heatmap: (k * k, N) bool, or None when every window lies wholly on the heatmap.
+        inside: (N,) bool, the landmark's own cell is on the heatmap.
+    """
+
+    cells: npt.NDArray[np.int64]
+    logits: npt.NDArray[np.float32]
+    off_heatmap: npt.NDArray[np.bool_] | None
+    inside: npt.NDArray[np.bool_]
+
+
+def gather_windows(
+    xy: npt.NDArray[np.float32],
+    heatmap: npt.NDArray[np.float32],
+    out: npt.NDArray[np.float32] | None = None,
+) -> HeatmapWindows:
+    """Gather each landmark's 9x9 window of heatmap logits (one flat ``take``).
+
+    Args:
+        xy: (N, 2) crop-normalised x, y (float32) of the first N landmarks.
+        heatmap: (H, W, C >= N) raw logits, HWC (the model's 64x64 heatmap).
+        out: (k * k, N) float32 to gather into (lets a caller add more logits to one sigmoid).
+    """
+    size_y, size_x, count = heatmap.shape
+    points = len(xy)
+    cells = (xy * np.array([size_x, size_y], F32)).astype(np.int64)  # C++ float->int: toward zero
+    cols, rows = cells[:, 0], cells[:, 1]
+    limits = np.array([size_x, size_y])
+    inside: npt.NDArray[np.bool_]
+    if cells.min() >= _HALF and (cells < limits - _HALF).all():  # the usual case: no window leaves the map
+        inside = np.ones(points, bool)
+        off_heatmap = None
+    else:
+        inside = np.all((cells >= 0) & (cells < limits), axis=1)
+        rr, cc = rows + _WINDOW_ROWS, cols + _WINDOW_COLS
+        off_heatmap = (rr < 0) | (rr >= size_y) | (cc < 0) | (cc >= size_x) | ~inside
+    # HWC: index = (row * W + col) * C + channel; cells off the map read a clipped index (masked later).
+    base = (rows * size_x + cols) * count + np.arange(points)
+    logits = np.take(heatmap, base + _window_offsets(size_x, count), mode="clip", out=out)
+    return HeatmapWindows(cells, logits, off_heatmap, inside)
+
+
+def refine_with_confidences(
+    xy: npt.NDArray[np.float32],
+    windows: HeatmapWindows,
+    confidences: npt.NDArray[np.float32],
+    heatmap_size: tuple[int, int],
+) -> npt.NDArray[np.float32]:
+    """The refinement proper, given the sigmoid of ``windows.logits`` ((k * k, N) float32; zeroed here
+    where off the heatmap). ``heatmap_size`` is (width, height) in cells. See ``refine_from_heatmap``."""
+    size_x, size_y = heatmap_size
+    if windows.off_heatmap is not None:
+        confidences[windows.off_heatmap] = 0.0  # adding 0 leaves every float32 sum as the C++ skips it
+    cols, rows = windows.cells[:, 0], windows.cells[:, 1]
+    terms = np.empty((len(_WINDOW_ROWS), 3, len(xy)), F32)
+    terms[:, 0] = confidences
+    np.multiply(cols + _WINDOW_COLS, confidences, out=terms[:, 1], casting="unsafe")  # int * f32 -> f32
+    np.multiply(rows + _WINDOW_ROWS, confidences, out=terms[:, 2], casting="unsafe")
+    # Over axis 0 of a C-contiguous array numpy adds row after row: the C++ loop's sequential sums.
+    total, weighted_col, weighted_row = np.add.reduce(terms, axis=0)
+    refine = windows.inside & (confidences.max(axis=0) >= F32(HEATMAP_MIN_CONFIDENCE)) & (total > 0)
+    out = xy.copy()
+    if refine.any():
+        weighted = np.stack([weighted_col, weighted_row], axis=1)[refine]
+        out[refine] = weighted / np.array([size_x, size_y], F32) / total[refine, None]
+    return out
 
 
 def refine_from_heatmap(
@@ -84,30 +161,19 @@ def refine_from_heatmap(
         landmark lies outside the heatmap. Cell indices, not centres (no +0.5), as MediaPipe. The sums
         run over the window row by row in float32, one cell at a time, as the C++ loop adds them.
     """
-    size_y, size_x, count = heatmap.shape
-    points = len(xy)  # the first ``points`` heatmap channels
-    cols = (xy[:, 0] * F32(size_x)).astype(np.int64)  # C++ float->int: truncates toward zero
-    rows = (xy[:, 1] * F32(size_y)).astype(np.int64)
-    inside = (cols >= 0) & (cols < size_x) & (rows >= 0) & (rows < size_y)
-    rr = rows[:, None] + _WINDOW_ROWS  # (N, k*k) window rows, row-major
-    cc = cols[:, None] + _WINDOW_COLS  # (N, k*k) window columns
-    valid = (rr >= 0) & (rr < size_y) & (cc >= 0) & (cc < size_x) & inside[:, None]
-    # One flat gather of the N x k*k window cells (HWC: index = (row * W + col) * C + channel); cells
-    # off the heatmap read a clipped index and weigh 0, which leaves every float32 sum unchanged.
-    base = (rows * size_x + cols) * count + np.arange(points)
-    terms = np.empty((3, points, len(_WINDOW_ROWS)), F32)
-    conf = terms[0]
-    conf[...] = sigmoid(np.take(heatmap, base[:, None] + _window_offsets(size_x, count), mode="clip"))
-    conf[~valid] = 0.0
-    np.multiply(cc, conf, out=terms[1], casting="unsafe")  # int * float32 -> float32 products
-    np.multiply(rr, conf, out=terms[2], casting="unsafe")
-    total, weighted_col, weighted_row = np.add.accumulate(terms, axis=2)[:, :, -1]
-    refine = inside & (conf.max(axis=1) >= F32(HEATMAP_MIN_CONFIDENCE)) & (total > 0)
-    out = xy.copy()
-    safe_total = np.where(total > 0, total, F32(1))
-    out[refine, 0] = (weighted_col / F32(size_x) / safe_total)[refine]
-    out[refine, 1] = (weighted_row / F32(size_y) / safe_total)[refine]
-    return out
+    windows = gather_windows(xy, heatmap)
+    size = (heatmap.shape[1], heatmap.shape[0])
+    return refine_with_confidences(xy, windows, sigmoid(windows.logits), size)
+
+
+def _rotate(
+    xy: npt.NDArray[np.float32], cos: np.float32, sin: np.float32, out: npt.NDArray[np.float32]
+) -> None:
+    """(N, 2) float32 points rotated by an angle given as its float32 cosine and sine, into ``out``:
+    ``x' = cos * x - sin * y``, ``y' = sin * x + cos * y``, each product rounded to float32 first."""
+    with_cos, with_sin = xy * cos, xy * sin
+    np.subtract(with_cos[:, 0], with_sin[:, 1], out=out[:, 0])
+    np.add(with_sin[:, 0], with_cos[:, 1], out=out[:, 1])
 
 
 class Landmarker:
@@ -184,33 +250,41 @@ class Landmarker:
         self.model.invoke()
         after_invoke = time.perf_counter()
         with self.model.borrowed_outputs() as (raw, flag, segmentation, heatmap, raw_world):
-            points = raw.reshape(NUM_MODEL_LANDMARKS, 5)[:NUM_LANDMARKS].copy()
+            points = raw.reshape(NUM_MODEL_LANDMARKS, 5)[:NUM_LANDMARKS]
             score = float(flag.reshape(-1)[0])
             world_points = raw_world.reshape(NUM_MODEL_LANDMARKS, 3)[:33].copy()
-            xy = refine_from_heatmap(points[:, 0:2] / F32(INPUT_SIZE), heatmap[0])  # gathers a copy
+            xy = points[:, 0:2] / F32(INPUT_SIZE)
+            z = points[:, 2] / F32(INPUT_SIZE)
+            # One sigmoid for the heatmap windows and the visibility and presence logits.
+            cells = len(_WINDOW_ROWS) * NUM_LANDMARKS
+            logits = np.empty(cells + 2 * NUM_LANDMARKS, F32)
+            windows = gather_windows(xy, heatmap[0], out=logits[:cells].reshape(-1, NUM_LANDMARKS))
+            heatmap_size = (heatmap.shape[2], heatmap.shape[1])  # (1, 64, 64, 39): (width, height)
+            logits[cells:].reshape(NUM_LANDMARKS, 2)[...] = points[:, 3:5]
             mask_logits = segmentation[0, :, :, 0].copy() if want_mask else None
-            del raw, flag, segmentation, heatmap, raw_world
+            del raw, flag, segmentation, heatmap, raw_world, points
         timings["crop"] = after_crop - start
         timings["landmark_invoke"] = after_invoke - after_crop
+        probabilities = sigmoid(logits)
+        confidences = probabilities[:cells].reshape(-1, NUM_LANDMARKS)
+        xy = refine_with_confidences(xy, windows, confidences, heatmap_size)
 
         # Letterbox removal and projection onto the image (``LandmarkLetterboxRemovalCalculator``,
-        # ``LandmarkProjectionCalculator``, ``WorldLandmarkProjectionCalculator``): float32 in C++ order.
+        # ``LandmarkProjectionCalculator``, ``WorldLandmarkProjectionCalculator``): float32 in C++ order,
+        # x and y side by side in (N, 2) arrays.
         left, top = F32(letterbox.left), F32(letterbox.top)
-        sx = F32(1) - (left + F32(letterbox.right))
-        sy = F32(1) - (top + F32(letterbox.bottom))
-        x = (xy[:, 0] - left) / sx - F32(0.5)
-        y = (xy[:, 1] - top) / sy - F32(0.5)
-        z = points[:, 2] / F32(INPUT_SIZE) / sx
+        scale = np.array([F32(1) - (left + F32(letterbox.right)), F32(1) - (top + F32(letterbox.bottom))])
+        centred = (xy - np.array([left, top])) / scale - F32(0.5)
         cos, sin = cosf(roi.rotation), sinf(roi.rotation)
         landmarks = np.empty((NUM_LANDMARKS, 5), F32)
-        landmarks[:, 0] = (cos * x - sin * y) * F32(roi.width) + F32(roi.x_center)
-        landmarks[:, 1] = (sin * x + cos * y) * F32(roi.height) + F32(roi.y_center)
-        landmarks[:, 2] = z * F32(roi.width)
-        landmarks[:, 3:5] = sigmoid(points[:, 3:5])
+        _rotate(centred, cos, sin, out=landmarks[:, 0:2])
+        landmarks[:, 0:2] *= np.array([roi.width, roi.height], F32)
+        landmarks[:, 0:2] += np.array([roi.x_center, roi.y_center], F32)
+        np.multiply(z / scale[0], F32(roi.width), out=landmarks[:, 2])
+        landmarks[:, 3:5] = probabilities[cells:].reshape(NUM_LANDMARKS, 2)
 
         world = np.empty((33, 3), F32)
-        world[:, 0] = cos * world_points[:, 0] - sin * world_points[:, 1]
-        world[:, 1] = sin * world_points[:, 0] + cos * world_points[:, 1]
+        _rotate(world_points[:, 0:2], cos, sin, out=world[:, 0:2])
         world[:, 2] = world_points[:, 2]
 
         timings["landmark_decode"] = time.perf_counter() - after_invoke

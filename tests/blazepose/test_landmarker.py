@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edge.blazepose.floats import sigmoid
-from edge.blazepose.landmarker import HEATMAP_KERNEL, refine_from_heatmap
+from edge.blazepose.landmarker import HEATMAP_KERNEL, gather_windows, refine_from_heatmap
 
 LOW = -10.0  # sigmoid ~ 0
 
@@ -82,4 +82,12 @@ def test_ok__refinement_equals_mediapipes_loop_to_the_bit() -> None:
     rng = np.random.default_rng(9)
     heatmap = rng.normal(-6.0, 4.0, (64, 64, 35)).astype(np.float32)
     xy = rng.uniform(-0.05, 1.05, (35, 2)).astype(np.float32)
+    assert np.array_equal(refine_from_heatmap(xy, heatmap), _refine_as_cpp(xy, heatmap))
+
+
+def test_ok__windows_wholly_on_the_heatmap_take_the_short_path_to_the_same_bits() -> None:
+    rng = np.random.default_rng(11)
+    heatmap = rng.normal(-3.0, 4.0, (64, 64, 35)).astype(np.float32)
+    xy = rng.uniform(5 / 64, 59 / 64, (35, 2)).astype(np.float32)  # every 9x9 window on the heatmap
+    assert gather_windows(xy, heatmap).off_heatmap is None
     assert np.array_equal(refine_from_heatmap(xy, heatmap), _refine_as_cpp(xy, heatmap))
