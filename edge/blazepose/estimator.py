@@ -46,7 +46,7 @@ from edge.blazepose.filters import (
     NormalizedLandmarksFilter,
     OneEuroFilter,
 )
-from edge.blazepose.landmarker import AUX_CENTER, AUX_SCALE, Landmarker
+from edge.blazepose.landmarker import AUX_CENTER, AUX_SCALE, NUM_LANDMARKS, Landmarker
 from edge.blazepose.roi import NormRect, alignment_rect, object_scale, roi_from_keypoints
 from edge.blazepose.segmentation import MaskSmoother, mask_size_for, sigmoid_inplace, warp_to_frame
 from edge.errors import ConfigError
@@ -152,7 +152,12 @@ class PoseEstimator:
         self.detections_run = 0
         self._video = not options.static_image_mode
         self._previous_roi: NormRect | None = None
-        self._landmarks_filter = NormalizedLandmarksFilter(LANDMARKS_PARAMS)
+        # The 33 body landmarks and the 2 auxiliary ones (rows 33, 34) share a clock and a scale: one
+        # bank filters all 35 rows, each with its own parameters; the auxiliary filter alone serves
+        # when the body landmarks are not smoothed.
+        self._landmarks_filter = NormalizedLandmarksFilter(
+            [(LANDMARKS_PARAMS, 33), (AUX_LANDMARKS_PARAMS, NUM_LANDMARKS - 33)]
+        )
         self._aux_filter = NormalizedLandmarksFilter(AUX_LANDMARKS_PARAMS)
         self._world_filter = OneEuroFilter(WORLD_LANDMARKS_PARAMS)
         self._visibility_filter = LowPassFilter(VISIBILITY_ALPHA)
@@ -207,9 +212,12 @@ class PoseEstimator:
             scale = object_scale(alignment_rect(aux[0], aux[1], width, height), width, height)
             if self.options.smooth_landmarks:
                 landmarks[:, 3] = self._visibility_filter.apply(landmarks[:, 3])
-                landmarks[:, :3] = self._landmarks_filter.apply(landmarks[:, :3], size, time_ns, scale)
+                smoothed = self._landmarks_filter.apply(result.landmarks[:, :3], size, time_ns, scale)
+                landmarks[:, :3] = smoothed[:33]
+                smoothed_aux = smoothed[[AUX_CENTER, AUX_SCALE]]
                 world = self._world_filter.apply(world, time_ns).astype(np.float32)
-            smoothed_aux = self._aux_filter.apply(aux, size, time_ns, scale)
+            else:
+                smoothed_aux = self._aux_filter.apply(aux, size, time_ns, scale)
             self._previous_roi = roi_from_keypoints(smoothed_aux, width, height)
         self.stage_seconds["smoothing"] += time.perf_counter() - start
 

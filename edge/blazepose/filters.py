@@ -16,6 +16,7 @@ in float32 (``x * width``, ``x / width``), even when the filter passes a value t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,20 +79,36 @@ WORLD_LANDMARKS_PARAMS = OneEuroParams(min_cutoff=0.1, beta=40.0)
 VISIBILITY_ALPHA = 0.1
 
 
+#: One filter's parameters, or a bank's: each parameter set with the number of rows it filters.
+FilterParams = OneEuroParams | Sequence[tuple[OneEuroParams, int]]
+
+
 class OneEuroFilter:
     """A bank of One-Euro filters sharing one clock.
 
     The cut-off adapts to speed: ``fc = min_cutoff + beta * |filtered derivative|``, where the
     derivative is taken against the previous *raw* value, times ``value_scale``, per second.
+
+    ``params`` may give rows of the values their own ``min_cutoff`` and ``beta``, e.g.
+    ``[(LANDMARKS_PARAMS, 33), (AUX_LANDMARKS_PARAMS, 2)]`` for (35, 3) values: one call then does the
+    work of two filters that always see the same timestamps and scale (each element's arithmetic is
+    unchanged). ``derivate_cutoff`` and ``frequency`` belong to the shared clock and must agree.
     """
 
-    def __init__(self, params: OneEuroParams) -> None:
-        self.params = params
+    def __init__(self, params: FilterParams) -> None:
+        bank = [(params, 1)] if isinstance(params, OneEuroParams) else list(params)
+        self.params = first = bank[0][0]
+        if any((p.derivate_cutoff, p.frequency) != (first.derivate_cutoff, first.frequency) for p, _ in bank):
+            raise ValueError("filters sharing one clock need the same derivate_cutoff and frequency")
         # The options are proto floats that the filter keeps as doubles.
-        self._min_cutoff = float(F32(params.min_cutoff))
-        self._beta = float(F32(params.beta))
-        self._derivate_cutoff = float(F32(params.derivate_cutoff))
-        self.frequency = float(F32(params.frequency))
+        self._min_cutoff: float | FloatArray = float(F32(first.min_cutoff))
+        self._beta: float | FloatArray = float(F32(first.beta))
+        if len(bank) > 1:  # (rows, 1) columns that broadcast over each row's values
+            rows = [count for _, count in bank]
+            self._min_cutoff = np.repeat([float(F32(p.min_cutoff)) for p, _ in bank], rows)[:, None]
+            self._beta = np.repeat([float(F32(p.beta)) for p, _ in bank], rows)[:, None]
+        self._derivate_cutoff = float(F32(first.derivate_cutoff))
+        self.frequency = float(F32(first.frequency))
         self.last_time_ns: int | None = None
         self._x = LowPassFilter()
         self._dx = LowPassFilter()
@@ -133,7 +150,7 @@ class NormalizedLandmarksFilter:
 
     MIN_OBJECT_SCALE = float(F32(1e-6))
 
-    def __init__(self, params: OneEuroParams) -> None:
+    def __init__(self, params: FilterParams) -> None:
         self._filter = OneEuroFilter(params)
 
     def reset(self) -> None:

@@ -49,6 +49,21 @@ def test_ok__video_mode_detects_once_then_tracks(estimator: PoseEstimator, frame
     assert estimator.detections_run - before == 1
 
 
+def test_ok__unsmoothed_landmarks_still_track_and_differ_from_smoothed_ones(frames: list) -> None:
+    """``smooth_landmarks=False`` filters only the two auxiliary landmarks that steer the next crop."""
+    raw = PoseEstimator(EstimatorOptions(threads=1, smooth_landmarks=False, segmentation=False))
+    smooth = PoseEstimator(EstimatorOptions(threads=1, segmentation=False))
+    raw_poses, smooth_poses = [raw.process(f) for f in frames], [smooth.process(f) for f in frames]
+    assert raw.detections_run == smooth.detections_run == 1
+    assert all(p is not None for p in raw_poses + smooth_poses)
+    # a filter passes its first sample (through pixels and back, so up to the last bit)
+    assert np.allclose(raw_poses[0].landmarks, smooth_poses[0].landmarks, rtol=0, atol=1e-6)
+    moved = [
+        not np.array_equal(a.landmarks, b.landmarks) for a, b in zip(raw_poses, smooth_poses, strict=True)
+    ]
+    assert all(moved[1:])
+
+
 def test_ok__static_mode_detects_on_every_frame(demo_clip) -> None:
     static = PoseEstimator(EstimatorOptions(static_image_mode=True, threads=1, segmentation=False))
     source = VideoFileSource(demo_clip)

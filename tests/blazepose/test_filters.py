@@ -115,3 +115,26 @@ def test_ok__one_euro_rounds_derivative_and_alphas_to_float32() -> None:
         )
         raw = x
         assert f.apply(np.array([value]), t, scale)[0] == float(stored)
+
+
+def test_ok__a_bank_with_rows_of_their_own_parameters_equals_separate_filters_to_the_bit() -> None:
+    """The body landmarks (33 rows) and the auxiliary ones (2 rows) in one call, as in the estimator."""
+    body, aux = OneEuroParams(0.05, 80.0), OneEuroParams(0.01, 10.0)
+    bank = NormalizedLandmarksFilter([(body, 33), (aux, 2)])
+    separate = NormalizedLandmarksFilter(body), NormalizedLandmarksFilter(aux)
+    rng = np.random.default_rng(8)
+    for frame in range(40):
+        xyz = rng.uniform(0.0, 1.0, (35, 3)).astype(np.float32)
+        time_ns, scale = frame * 33_333_000, float(rng.uniform(50.0, 400.0))
+        together = bank.apply(xyz, (640, 360), time_ns, scale)
+        body_rows, aux_rows = xyz[:33], xyz[33:]
+        apart = [
+            f.apply(rows, (640, 360), time_ns, scale)
+            for f, rows in zip(separate, (body_rows, aux_rows), strict=True)
+        ]
+        assert np.array_equal(together, np.concatenate(apart))
+
+
+def test_error__a_bank_needs_one_clock() -> None:
+    with pytest.raises(ValueError, match="same derivate_cutoff"):
+        OneEuroFilter([(OneEuroParams(0.05, 80.0), 3), (OneEuroParams(0.05, 80.0, derivate_cutoff=2.0), 1)])
