@@ -91,14 +91,39 @@ class MaskArchiveWriter:
         self._spool.close()
 
 
+def letterbox(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """Fit a (H, W, 3) image into ``size`` (width, height): scaled to fit, aspect kept, centred on black.
+
+    Returns the image itself when it already has that size.
+    """
+    width, height = size
+    image_height, image_width = image.shape[:2]
+    if (image_width, image_height) == (width, height):
+        return image
+    scale = min(width / image_width, height / image_height)
+    fit_w = max(1, min(width, round(image_width * scale)))
+    fit_h = max(1, min(height, round(image_height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas = np.zeros((height, width, 3), np.uint8)
+    left, top = (width - fit_w) // 2, (height - fit_h) // 2
+    fitted = cv2.resize(image, (fit_w, fit_h), interpolation=interpolation)
+    canvas[top : top + fit_h, left : left + fit_w] = fitted
+    return canvas
+
+
 class Annotator:
-    """Writes the input frames with the skeleton and the silhouette drawn, as an MP4 video."""
+    """Writes the input frames with the skeleton and the silhouette drawn, as an MP4 video.
+
+    A video has one frame size, the first frame's; later frames of another size (a folder of mixed
+    images) are letterboxed into it rather than dropped.
+    """
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path = path
         self.fps = fps if fps > 0 else 5.0
         _open_for_writing(path, "annotated video").close()
         self._writer: cv2.VideoWriter | None = None
+        self._size = (0, 0)
 
     def write(self, image: npt.NDArray[np.uint8], pose: Pose | None, silhouette: Any | None) -> None:
         from edge.drawing import draw_silhouette, draw_skeleton
@@ -115,7 +140,8 @@ class Annotator:
             )
             if not self._writer.isOpened():
                 raise InputError(f"{self.path}: cannot write an MP4 video here (no encoder for mp4v)")
-        self._writer.write(canvas)
+            self._size = (width, height)
+        self._writer.write(letterbox(canvas, self._size))
 
     def close(self) -> None:
         if self._writer is not None:

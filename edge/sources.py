@@ -138,15 +138,36 @@ class ImageFilesSource:
         if self._index >= len(self._paths):
             return None
         path = self._paths[self._index]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise InputError(f"{path}: cannot read as an image (unsupported or corrupt file)")
-        frame = Frame(np.asarray(image), self._index, 0.0, name=path.name)
+        frame = Frame(_read_image(path), self._index, 0.0, name=path.name)
         self._index += 1
         return frame
 
+    def require_one_size(self, why: str) -> None:
+        """Raise ``InputError`` unless every image has the first one's size (decodes each image once).
+
+        Args:
+            why: what needs one size, the start of the error message.
+        """
+        first: tuple[str, int, int] | None = None
+        for path in self._paths:
+            height, width = _read_image(path).shape[:2]
+            if first is None:
+                first = (path.name, width, height)
+            elif (width, height) != first[1:]:
+                raise InputError(
+                    f"{why}, but the images differ in size: {first[0]} is {first[1]}x{first[2]}, {path.name} "
+                    f"is {width}x{height}"
+                )
+
     def close(self) -> None:
         self._index = len(self._paths)
+
+
+def _read_image(path: Path) -> npt.NDArray[np.uint8]:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{path}: cannot read as an image (unsupported or corrupt file)")
+    return np.asarray(image)
 
 
 def is_image_path(path: Path) -> bool:

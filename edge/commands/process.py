@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     counter = RepCounter(args.exercise) if args.exercise else None  # an unknown name fails before any work
     opened = open_source(args.input)
     images = isinstance(opened, ImageFilesSource)
+    if isinstance(opened, ImageFilesSource) and args.masks:  # fail before any work, not at an odd image
+        opened.require_one_size("--masks: a mask archive holds masks of one size")
     source = prefetch_if_spare_core(opened, args.threads)
     mask_max_side = args.mask_max_side
     if mask_max_side is None:

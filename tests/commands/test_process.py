@@ -104,6 +104,46 @@ def test_ok__folder_of_images_runs_in_static_mode_with_file_names(tmp_path: Path
     assert all(r["pose"] is not None for r in records)
 
 
+@pytest.fixture
+def mixed_size_folder(tmp_path: Path, short_clip: Path) -> Path:
+    """Three stills: 640x360, 320x240, 640x360."""
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    source = cv2.VideoCapture(str(short_clip))
+    for name, size in (("a.png", None), ("b.png", (320, 240)), ("c.png", None)):
+        ok, image = source.read()
+        assert ok
+        cv2.imwrite(str(folder / name), image if size is None else cv2.resize(image, size))
+    return folder
+
+
+def test_ok__annotating_images_of_mixed_sizes_letterboxes_every_one(mixed_size_folder: Path) -> None:
+    out = mixed_size_folder.parent / "annotated.mp4"
+    done = edge_pose("process", str(mixed_size_folder), "--annotate", str(out))
+    assert done.returncode == 0, done.stderr
+    video = cv2.VideoCapture(str(out))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 3, "no image may be dropped"
+    assert (int(video.get(cv2.CAP_PROP_FRAME_WIDTH)), int(video.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (640, 360)
+
+
+def test_fail__masks_of_images_of_mixed_sizes_fail_before_any_work(mixed_size_folder: Path) -> None:
+    records = mixed_size_folder.parent / "o.jsonl"
+    done = edge_pose(
+        "process",
+        str(mixed_size_folder),
+        "--masks",
+        str(mixed_size_folder.parent / "m.npz"),
+        "--out",
+        str(records),
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "edge-pose: error: --masks: a mask archive holds masks of one size, but the images differ in size: "
+        "a.png is 640x360, b.png is 320x240"
+    ]
+    assert not records.exists()
+
+
 @pytest.mark.parametrize(
     ("make_input", "message"),
     [
