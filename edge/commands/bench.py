@@ -187,14 +187,19 @@ def run_reference(python: Path, clip: Path, frames: int) -> dict[str, Any] | Non
         command = [str(python), str(script), str(clip), "--out", str(Path(tmp) / "ref.npz")]
         if frames:
             command += ["--max-frames", str(frames)]
-        before = peak_rss_mb(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            log.warning("MediaPipe reference failed on %s: %s", clip, done.stderr.strip().splitlines()[-1:])
+        stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        with stdout.open("w") as out, stderr.open("w") as err:
+            child = subprocess.Popen(command, stdout=out, stderr=err)
+            # wait4 reaps this child and gives its own peak RSS (RUSAGE_CHILDREN is the maximum over
+            # every child so far, so a smaller later reference would not show)
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            last = stderr.read_text().strip().splitlines()[-1:]
+            log.warning("MediaPipe reference failed on %s: %s", clip, last)
             return None
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        after = peak_rss_mb(resource.RUSAGE_CHILDREN)
-        result["peak_rss_mb"] = after if after > before else None
+        result: dict[str, Any] = json.loads(stdout.read_text().strip().splitlines()[-1])
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # kilobytes on Linux
         return result
 
 

@@ -58,3 +58,24 @@ def test_fail__bench_on_a_missing_clip_is_one_line(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 2 and "nope.mp4: no such video" in done.stderr
+
+
+def _fake_reference(tmp_path: Path, megabytes: int) -> Path:
+    """A stand-in for the reference venv's python: holds ``megabytes`` of memory, prints a result line."""
+    python = tmp_path / f"python-{megabytes}"
+    python.write_text(
+        f"#!{sys.executable}\nheld = bytearray({megabytes} << 20)\nprint('{{\"fps\": 50.0}}')\n"
+    )
+    python.chmod(0o755)
+    return python
+
+
+def test_ok__each_reference_run_reports_its_own_peak_memory(tmp_path: Path, demo_clip: Path) -> None:
+    from edge.commands.bench import run_reference
+
+    big = run_reference(_fake_reference(tmp_path, 200), demo_clip, 0)
+    small = run_reference(_fake_reference(tmp_path, 20), demo_clip, 0)
+    assert big is not None and small is not None
+    assert big["fps"] == small["fps"] == 50.0
+    assert big["peak_rss_mb"] > 200
+    assert 20 < small["peak_rss_mb"] < 200, "the second, smaller run must not inherit the first one's peak"
