@@ -181,25 +181,47 @@ def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_reference(python: Path, clip: Path, frames: int) -> dict[str, Any] | None:
-    script = SHARED / "tools" / "mp_reference.py"
+#: Runs the reference script as ``__main__``, then writes the process's own peak RSS (``VmHWM``, kB) to
+#: the file named by its first argument. ``ru_maxrss`` would not do: a child spawned by vfork and exec
+#: inherits the parent's peak at the exec, so a reference smaller than this process would show our size.
+_PEAK_RSS_WRAPPER = """
+import runpy, sys
+peak_file, sys.argv = sys.argv[1], sys.argv[2:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+        with open(peak_file, "w") as out:
+            out.write(peak)
+    except (OSError, StopIteration):
+        pass
+"""
+
+
+def run_reference(
+    python: Path, clip: Path, frames: int, script: Path = SHARED / "tools" / "mp_reference.py"
+) -> dict[str, Any] | None:
+    """Run MediaPipe's reference (``script`` in the ``python`` of its venv) on a clip.
+
+    Returns:
+        Its result line (``fps`` among others) plus ``peak_rss_mb``, its own peak resident memory in MB
+        (None where ``/proc`` does not tell); None when it fails.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        command = [str(python), str(script), str(clip), "--out", str(Path(tmp) / "ref.npz")]
+        peak_file = Path(tmp) / "peak_kb"
+        command = [str(python), "-c", _PEAK_RSS_WRAPPER, str(peak_file), str(script), str(clip)]
+        command += ["--out", str(Path(tmp) / "ref.npz")]
         if frames:
             command += ["--max-frames", str(frames)]
-        stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        with stdout.open("w") as out, stderr.open("w") as err:
-            child = subprocess.Popen(command, stdout=out, stderr=err)
-            # wait4 reaps this child and gives its own peak RSS (RUSAGE_CHILDREN is the maximum over
-            # every child so far, so a smaller later reference would not show)
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            last = stderr.read_text().strip().splitlines()[-1:]
-            log.warning("MediaPipe reference failed on %s: %s", clip, last)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            log.warning("MediaPipe reference failed on %s: %s", clip, done.stderr.strip().splitlines()[-1:])
             return None
-        result: dict[str, Any] = json.loads(stdout.read_text().strip().splitlines()[-1])
-        result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        peak = peak_file.read_text().strip() if peak_file.is_file() else ""
+        result["peak_rss_mb"] = int(peak) / 1024.0 if peak.isdigit() else None
         return result
 
 

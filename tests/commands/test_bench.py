@@ -61,21 +61,21 @@ def test_fail__bench_on_a_missing_clip_is_one_line(tmp_path: Path) -> None:
 
 
 def _fake_reference(tmp_path: Path, megabytes: int) -> Path:
-    """A stand-in for the reference venv's python: holds ``megabytes`` of memory, prints a result line."""
-    python = tmp_path / f"python-{megabytes}"
-    python.write_text(
-        f"#!{sys.executable}\nheld = bytearray({megabytes} << 20)\nprint('{{\"fps\": 50.0}}')\n"
-    )
-    python.chmod(0o755)
-    return python
+    """A stand-in for MediaPipe's reference script: holds ``megabytes`` of memory, prints a result line."""
+    script = tmp_path / f"reference_{megabytes}.py"
+    script.write_text(f"held = bytearray({megabytes} << 20)\nprint('{{\"fps\": 50.0}}')\n")
+    return script
 
 
 def test_ok__each_reference_run_reports_its_own_peak_memory(tmp_path: Path, demo_clip: Path) -> None:
     from edge.commands.bench import run_reference
 
-    big = run_reference(_fake_reference(tmp_path, 200), demo_clip, 0)
-    small = run_reference(_fake_reference(tmp_path, 20), demo_clip, 0)
+    ballast = bytearray(300 << 20)  # this process is bigger than either reference run
+    python = Path(sys.executable)
+    big = run_reference(python, demo_clip, 0, script=_fake_reference(tmp_path, 200))
+    small = run_reference(python, demo_clip, 0, script=_fake_reference(tmp_path, 20))
+    del ballast
     assert big is not None and small is not None
     assert big["fps"] == small["fps"] == 50.0
-    assert big["peak_rss_mb"] > 200
-    assert 20 < small["peak_rss_mb"] < 200, "the second, smaller run must not inherit the first one's peak"
+    assert 200 < big["peak_rss_mb"] < 300
+    assert 20 < small["peak_rss_mb"] < 100, "each run reports its own peak, not ours nor an earlier run's"
