@@ -45,6 +45,8 @@ def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_cli
         "silhouette",
     }
     assert row["invoke_limit_ms"] > 0 and row["tracked_frame_ms"] > 0 and row["tracked_over_invoke"] > 0
+    assert row["tracked_frames"] == 19, "every frame after the first (which runs the detector) is tracked"
+    assert row["tracked_frame_mean_ms"] > 0
     assert 0 < row["peak_rss_mb"] < 1000 and row["fps"] > 0
     assert "tracked frame" in done.stdout and "MediaPipe      not run" in done.stdout
 
