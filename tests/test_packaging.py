@@ -15,9 +15,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_ok__pyproject_lists_every_package_under_edge() -> None:
-    """The package list is explicit (models/ maps to edge._models); a new subpackage must be added."""
+    """The package list is explicit (models/ maps to edge._models); a new folder under edge/, code or
+    data (the dashboard's static files), must be added."""
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = {".".join(path.parent.relative_to(REPO).parts) for path in (REPO / "edge").rglob("__init__.py")}
+    folders = [
+        REPO / "edge",
+        *(p for p in (REPO / "edge").rglob("*") if p.is_dir() and p.name != "__pycache__"),
+    ]
+    found = {".".join(folder.relative_to(REPO).parts) for folder in folders}
     assert found | {"edge._models"} == listed
 
 
