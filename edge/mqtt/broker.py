@@ -158,6 +158,11 @@ class EmbeddedBroker:
         ]
         if self._ws_port:
             lines += [f"listener {self._ws_port} lo", "protocol websockets"]
+        if os.geteuid() == 0:
+            # Started by root, mosquitto would switch to its own user, and any change of credentials
+            # clears the parent-death signal: the broker would outlive a killed daemon. It keeps our
+            # user instead (root, as the daemon; loopback only).
+            lines.append("user root")
         if self._extra:
             lines.append(self._extra)
         return "\n".join(lines) + "\n"
@@ -193,11 +198,18 @@ class EmbeddedBroker:
         conf.write_text(self.config_text(), encoding="utf-8")
         command = [binary, "-c", str(conf)]
         setpriv = shutil.which("setpriv")
-        if setpriv:  # the broker dies with us even after a SIGKILL (util-linux >= 2.33)
+        if setpriv:  # the broker dies with us even after a SIGKILL (util-linux >= 2.33; see "user root")
             command = [setpriv, "--pdeathsig", "TERM", "--", *command]
         try:
+            # A session of its own: Ctrl-C in a terminal signals the whole foreground process group,
+            # and the broker must outlive the daemon's orderly stop (which flushes the last messages
+            # and then stops it); pdeathsig still ends it if we die.
             self._proc = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         except OSError as exc:
             self._cleanup()
@@ -258,6 +270,8 @@ class EmbeddedBroker:
             self._output.append(text)
             del self._output[:-20]
             level = logging.WARNING if ("rror" in text or "arning" in text) else logging.DEBUG
+            if "should not be run as root" in text:  # our choice when we are root (see config_text)
+                level = logging.DEBUG
             log.log(level, "mosquitto: %s", text)
 
     def _wait_ready(self) -> bool:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -128,6 +132,66 @@ def test_ok__stop_ends_the_process_and_frees_the_port() -> None:
     assert not broker.running and not Path(f"/proc/{pid}").exists()
     assert wait_until(lambda: not listening_addresses(port))
     broker.stop()  # idempotent
+
+
+_CTRL_C_CHILD = """
+import sys, time
+from edge.mqtt.broker import EmbeddedBroker, listening_addresses
+broker = EmbeddedBroker(0, 0)
+broker.start()
+try:
+    print(broker.port, flush=True)
+    time.sleep(60)
+except KeyboardInterrupt:
+    time.sleep(0.5)  # a broker hit by the same SIGINT would be gone by now
+    print("alive" if broker.running and listening_addresses(broker.port) else "dead", flush=True)
+finally:
+    broker.stop()
+"""
+
+
+def test_ok__ctrl_c_in_a_terminal_leaves_the_broker_to_the_daemons_orderly_stop() -> None:
+    """Ctrl-C signals the terminal's whole foreground process group; the broker is not in it."""
+    require_mosquitto()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_CHILD],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        os.killpg(child.pid, signal.SIGINT)
+        assert child.stdout.readline().strip() == "alive"
+        assert child.wait(10) == 0
+        assert wait_until(lambda: not listening_addresses(port)), "the daemon's stop ends the broker"
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
+def test_ok__a_killed_daemon_takes_its_broker_with_it() -> None:
+    """SIGKILL leaves no orphaned broker holding the port (the next start would find it taken)."""
+    require_mosquitto()
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from edge.mqtt.broker import EmbeddedBroker; b = EmbeddedBroker(0, 0); b.start(); "
+            "print(b.port, flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert owner.stdout is not None
+    port = int(owner.stdout.readline())
+    assert listening_addresses(port)
+    owner.kill()
+    owner.wait(10)
+    assert wait_until(lambda: not listening_addresses(port)), f"an orphaned broker still listens on {port}"
 
 
 def test_ok__from_config_uses_the_embedded_ports(tmp_path: Path) -> None:
