@@ -86,4 +86,14 @@ port = $port
 EOF
 
 echo "== edge-pose demo: open http://127.0.0.1:$port (the screen is drawn to $work/lcd.png); Ctrl-C stops"
-.venv/bin/edge-pose run --config "$work/config.toml"
+# In the background and waited for, so that a TERM sent to this script alone (timeout, a service
+# manager) reaches the daemon too, and its folder is removed only after it has stopped.
+.venv/bin/edge-pose run --config "$work/config.toml" &
+daemon=$!
+trap 'kill -TERM "$daemon" 2>/dev/null || true' INT TERM
+status=0
+wait "$daemon" || status=$?
+while kill -0 "$daemon" 2>/dev/null; do  # a trapped signal ends the first wait early
+    wait "$daemon" || status=$?
+done
+exit "$status"
