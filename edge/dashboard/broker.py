@@ -281,9 +281,9 @@ class MqttLink:
         client, self._client = self._client, None
         if client is None:
             return
+        self._connected.clear()  # first, so that our own disconnection is not reported as a lost broker
         client.disconnect()
         client.loop_stop()
-        self._connected.clear()
 
     def wait_connected(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds for the connection; return whether it is up."""

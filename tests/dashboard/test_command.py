@@ -64,6 +64,7 @@ def test_ok__dashboard_command_serves_the_page_and_exits_cleanly_on_sigterm(
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err.decode()
+    assert b"lost the broker" not in err, "an orderly stop is not a lost broker"
     assert (
         f"edge-pose dashboard at http://127.0.0.1:{port}/ (broker mqtt://127.0.0.1:{broker.port})".encode()
         in out
