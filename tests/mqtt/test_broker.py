@@ -135,7 +135,10 @@ def test_ok__stop_ends_the_process_and_frees_the_port() -> None:
 
 
 _CTRL_C_CHILD = """
-import sys, time
+import signal, sys, time
+# Ctrl-C's default, as in a program started from a terminal (a test run started in the background
+# inherits SIGINT ignored, and so would the broker)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from edge.mqtt.broker import EmbeddedBroker, listening_addresses
 broker = EmbeddedBroker(0, 0)
 broker.start()
