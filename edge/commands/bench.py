@@ -97,8 +97,9 @@ def reference_python(choice: str) -> Path | None:
     return python if python.is_file() and (SHARED / "tools" / "mp_reference.py").is_file() else None
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024.0  # kilobytes on Linux
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
 
 
 def invoke_limit_ms(model: Any, batches: int = 5, repeats: int = 40) -> float:
