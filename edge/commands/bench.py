@@ -216,10 +216,21 @@ finally:
 """
 
 
+#: MediaPipe's ``model_complexity`` for each of our landmark models (the same .tflite files).
+MODEL_COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
+
+
 def run_reference(
-    python: Path, clip: Path, frames: int, script: Path = SHARED / "tools" / "mp_reference.py"
+    python: Path,
+    clip: Path,
+    frames: int,
+    script: Path = SHARED / "tools" / "mp_reference.py",
+    *,
+    model: str = "lite",
+    segmentation: bool = True,
 ) -> dict[str, Any] | None:
-    """Run MediaPipe's reference (``script`` in the ``python`` of its venv) on a clip.
+    """Run MediaPipe's reference (``script`` in the ``python`` of its venv) on a clip, with the same
+    landmark model (``model``: lite, full or heavy) and segmentation choice as the edge-pose side.
 
     Returns:
         Its result line (``fps`` among others) plus ``peak_rss_mb``, its own peak resident memory in MB
@@ -228,7 +239,9 @@ def run_reference(
     with tempfile.TemporaryDirectory() as tmp:
         peak_file = Path(tmp) / "peak_kb"
         command = [str(python), "-c", _PEAK_RSS_WRAPPER, str(peak_file), str(script), str(clip)]
-        command += ["--out", str(Path(tmp) / "ref.npz")]
+        command += ["--out", str(Path(tmp) / "ref.npz"), "--complexity", str(MODEL_COMPLEXITY[model])]
+        if not segmentation:
+            command.append("--no-segmentation")
         if frames:
             command += ["--max-frames", str(frames)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -319,7 +332,9 @@ def run(args: argparse.Namespace) -> int:
         for _ in range(args.rounds):  # alternate, so that a busy spell on the host hits both sides
             row = bench_clip(clip, args)
             if reference is not None:
-                row["mediapipe"] = run_reference(reference, clip, args.frames)
+                row["mediapipe"] = run_reference(
+                    reference, clip, args.frames, model=args.model, segmentation=not args.no_segmentation
+                )
             rounds.append(row)
         rows.append(median_round(rounds))
     print_report(rows)

@@ -81,3 +81,20 @@ def test_ok__each_reference_run_reports_its_own_peak_memory(tmp_path: Path, demo
     assert big["fps"] == small["fps"] == 50.0
     assert 200 < big["peak_rss_mb"] < 300
     assert 20 < small["peak_rss_mb"] < 100, "each run reports its own peak, not ours nor an earlier run's"
+
+
+def test_ok__mediapipe_runs_the_same_landmark_model_and_segmentation_choice(
+    tmp_path: Path, demo_clip: Path
+) -> None:
+    from edge.commands.bench import run_reference
+
+    script = tmp_path / "reference_args.py"
+    script.write_text("import json, sys\nprint(json.dumps({'fps': 50.0, 'argv': sys.argv[1:]}))\n")
+    python = Path(sys.executable)
+    lite = run_reference(python, demo_clip, 0, script=script)
+    heavy = run_reference(python, demo_clip, 0, script=script, model="heavy", segmentation=False)
+    assert lite is not None and heavy is not None
+    assert lite["argv"][-2:] == ["--complexity", "0"] and "--no-segmentation" not in lite["argv"]
+    assert heavy["argv"][-3:] == ["--complexity", "2", "--no-segmentation"], (
+        "a heavy or mask-free edge-pose run is compared with the same MediaPipe pipeline, not its default"
+    )
