@@ -15,6 +15,10 @@
 #    is the newest wheel whose FFmpeg decodes every clip as the reference's did (4.13 and 5.0 decode 26
 #    of 59 differently) and the newest that runs on numpy 2, so here the landmarks must equal
 #    MediaPipe's to the bit on numpy 2 as well (numpy 2's casting rules differ from numpy 1's).
+# 5. The full and heavy landmark models (scripts/fetch_models.py, pinned SHA-256, into models/) and
+#    .venv-mediapipe: MediaPipe 0.10.21 itself, running the same two files, so that their parity tests
+#    make MediaPipe's reference here (../shared/reference has the lite model's only). Where MediaPipe
+#    0.10.21 has no wheel for this Python (3.13 and later), those tests skip and say so.
 # Footage-dependent tests read ../shared (or $EDGE_POSE_SHARED) and skip with a reason when it is absent.
 set -euo pipefail
 
@@ -54,6 +58,21 @@ make_venv .venv-np1 "numpy<2" "opencv-python-headless<4.12" "tflite-runtime>=2.1
 echo "== .venv-np2-cv412 (numpy 2.2, OpenCV 4.12, LiteRT)"
 make_venv .venv-np2-cv412 "numpy>=2,<2.3" "opencv-python-headless==4.12.0.88" -e ".[test]"
 
+echo "== landmark models full and heavy"
+.venv/bin/python scripts/fetch_models.py full heavy || echo "   not fetched: the full and heavy parity tests will skip"
+echo "== .venv-mediapipe (MediaPipe 0.10.21, the reference for the full and heavy models)"
+if make_venv .venv-mediapipe mediapipe==0.10.21; then
+    landmark_dir=$(.venv-mediapipe/bin/python -c \
+        'import mediapipe, os; print(os.path.join(os.path.dirname(mediapipe.__file__), "modules", "pose_landmark"))')
+    # The wheel holds the full model; MediaPipe would download the heavy one at first use: give it ours.
+    for model in models/pose_landmark_full.tflite models/pose_landmark_heavy.tflite; do
+        [ ! -f "$model" ] || cmp -s "$model" "$landmark_dir/$(basename "$model")" || cp "$model" "$landmark_dir/"
+    done
+    export EDGEREF="$here/.venv-mediapipe"
+else
+    echo "   MediaPipe 0.10.21 does not install on $("$python" -V 2>&1): the full and heavy parity tests will skip"
+fi
+
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 status=0
 echo "== full suite on numpy 2 / OpenCV 5 / LiteRT"
@@ -65,5 +84,6 @@ EDGE_POSE_BACKEND=tflite-runtime .venv-np1/bin/python -m pytest "$@" \
 echo "== Selfie Segmentation and silhouettes on numpy 1.26 / OpenCV 4.11 / LiteRT"
 .venv-np1/bin/python -m pytest "$@" tests/test_selfie.py tests/test_silhouette.py || status=$?
 echo "== parity to the bit on numpy 2.2 / OpenCV 4.12 / LiteRT"
-.venv-np2-cv412/bin/python -m pytest "$@" tests/blazepose/test_parity.py || status=$?
+.venv-np2-cv412/bin/python -m pytest "$@" tests/blazepose/test_parity.py tests/blazepose/test_parity_models.py \
+    || status=$?
 exit "$status"
