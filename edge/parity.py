@@ -206,12 +206,18 @@ def reference_pairs(
     """(name, media file, reference npz) for every file in ``footage`` that has a reference."""
     pairs = []
     for ref in sorted(reference.rglob("*.npz")):
-        rel = ref.relative_to(reference).with_suffix("")
-        matches = sorted(p for p in (footage / rel.parent).glob(rel.name + ".*") if p.is_file())
-        if not matches:
+        name = str(ref.relative_to(reference).with_suffix(""))
+        media = media_file(footage, name)
+        if media is None:
             continue
-        name = str(rel)
         if patterns and not any(Path(name).match(p) or p in name for p in patterns):
             continue
-        pairs.append((name, matches[0], ref))
+        pairs.append((name, media, ref))
     return pairs
+
+
+def media_file(footage: Path, name: str) -> Path | None:
+    """The file in ``footage`` named ``name`` (e.g. ``squat/joelo_squat2``) with any extension, or None."""
+    rel = Path(name)
+    matches = sorted(p for p in (footage / rel.parent).glob(rel.name + ".*") if p.is_file())
+    return matches[0] if matches else None

@@ -25,7 +25,7 @@ from edge.blazepose import EstimatorOptions, PoseEstimator
 from edge.commands.bench import MODEL_COMPLEXITY, reference_python
 from edge.errors import ModelError
 from edge.models import LANDMARK_MODELS, MODELS, locate
-from edge.parity import ClipParity, compare, decoder_fingerprint
+from edge.parity import ClipParity, compare, decoder_fingerprint, media_file
 
 REPO = Path(__file__).resolve().parents[2]
 CLIPS = ("squat/joelo_squat2", "pushup/calimiro_push-up_1", "other_exercise/quva_013_dumbbell_floor_press")
@@ -53,7 +53,8 @@ def _sha256(path: Path) -> str:
 
 
 def _media(shared: Path, name: str) -> Path:
-    (media,) = sorted((shared / "footage" / Path(name).parent).glob(Path(name).name + ".*"))
+    media = media_file(shared / "footage", name)
+    assert media is not None, f"{name} is not in {shared / 'footage'}"
     return media
 
 
