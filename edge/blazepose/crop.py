@@ -13,6 +13,10 @@ levels and the landmarks by ~0.5 % of the body on some images. ``sample_maps`` t
 4's fixed-point positions explicitly, in its double-precision operation order, and ``cv2.remap`` blends:
 the crop equals MediaPipe's to the bit on OpenCV 4, and on OpenCV 5 but for its remap rounding about one
 value in 10^5 the other way.
+
+``warp_crop`` is the other way: the installed OpenCV's own ``warpPerspective``, the very call MediaPipe
+makes. On OpenCV 4 it is the same crop; on OpenCV 5 it rounds as OpenCV 5 does, but costs a fifth of the
+positions and the remap (0.09 instead of 0.24 + 0.34 ms for a 256x256 crop on the development machine).
 """
 
 from __future__ import annotations
@@ -94,6 +98,9 @@ def crop_matrix(roi: PixelRect, tensor_width: int, tensor_height: int) -> npt.ND
 
 
 SampleMaps = tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]
+
+#: Whether the installed OpenCV's ``warpPerspective`` samples where OpenCV 4's does (MediaPipe's crop).
+OPENCV_WARP_IS_MEDIAPIPES = int(cv2.__version__.split(".")[0]) < 5
 
 #: Columns per block of OpenCV's warp loops (``BLOCK_SZ * BLOCK_SZ / (BLOCK_SZ / 2)``).
 _BLOCK = 64
@@ -230,6 +237,29 @@ def crop(
     if maps is None:
         maps = crop_maps(roi, tensor_width, tensor_height, workspace)
     warped = resample(image, maps, border_replicate=border_replicate)
+    return np.asarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB), np.uint8)
+
+
+def warp_crop(
+    image: npt.NDArray[np.uint8],
+    roi: PixelRect,
+    tensor_width: int,
+    tensor_height: int,
+    *,
+    border_replicate: bool,
+) -> npt.NDArray[np.uint8]:
+    """``crop`` with the installed OpenCV's own ``warpPerspective`` (see the module docstring).
+
+    Returns a (tensor_height, tensor_width, 3) RGB uint8 crop of a BGR image; equal to ``crop``'s on
+    OpenCV 4, up to ~1/32 pixel apart on OpenCV 5.
+    """
+    warped = cv2.warpPerspective(
+        image,
+        crop_matrix(roi, tensor_width, tensor_height),
+        (tensor_width, tensor_height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE if border_replicate else cv2.BORDER_CONSTANT,
+    )
     return np.asarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB), np.uint8)
 
 

@@ -19,7 +19,15 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.blazepose.background import BackgroundWorker, Job
-from edge.blazepose.crop import MapWorkspace, PixelRect, SampleMaps, crop, crop_maps, pad_to_aspect
+from edge.blazepose.crop import (
+    MapWorkspace,
+    PixelRect,
+    SampleMaps,
+    crop,
+    crop_maps,
+    pad_to_aspect,
+    warp_crop,
+)
 from edge.blazepose.floats import F32, cosf, sigmoid, sinf
 from edge.blazepose.roi import NormRect
 from edge.runtime import TfliteModel
@@ -66,6 +74,14 @@ _HALF = (HEATMAP_KERNEL - 1) // 2
 
 
 @functools.lru_cache(maxsize=4)
+def _all_true(count: int) -> npt.NDArray[np.bool_]:
+    """(count,) True, read-only (shared between calls)."""
+    flags = np.ones(count, bool)
+    flags.flags.writeable = False
+    return flags
+
+
+@functools.lru_cache(maxsize=4)
 def _window_offsets(size_x: int, count: int) -> npt.NDArray[np.int64]:
     """(k * k, 1) flat-index offsets of the window cells, row-major, around a cell of an (H, size_x, count)
     heatmap."""
@@ -106,12 +122,13 @@ def gather_windows(
     points = len(xy)
     cells = (xy * np.array([size_x, size_y], F32)).astype(np.int64)  # C++ float->int: toward zero
     cols, rows = cells[:, 0], cells[:, 1]
-    limits = np.array([size_x, size_y])
     inside: npt.NDArray[np.bool_]
-    if cells.min() >= _HALF and (cells < limits - _HALF).all():  # the usual case: no window leaves the map
-        inside = np.ones(points, bool)
+    last_col, last_row = cells.max(axis=0).tolist()
+    if cells.min() >= _HALF and last_col < size_x - _HALF and last_row < size_y - _HALF:
+        inside = _all_true(points)  # the usual case: no window leaves the map
         off_heatmap = None
     else:
+        limits = np.array([size_x, size_y])
         inside = np.all((cells >= 0) & (cells < limits), axis=1)
         rr, cc = rows + _WINDOW_ROWS, cols + _WINDOW_COLS
         off_heatmap = (rr < 0) | (rr >= size_y) | (cc < 0) | (cc >= size_x) | ~inside
@@ -138,12 +155,13 @@ def refine_with_confidences(
     np.multiply(cols + _WINDOW_COLS, confidences, out=terms[:, 1], casting="unsafe")  # int * f32 -> f32
     np.multiply(rows + _WINDOW_ROWS, confidences, out=terms[:, 2], casting="unsafe")
     # Over axis 0 of a C-contiguous array numpy adds row after row: the C++ loop's sequential sums.
-    total, weighted_col, weighted_row = np.add.reduce(terms, axis=0)
+    sums = np.add.reduce(terms, axis=0)  # (3, N): total, weighted column, weighted row
+    total = sums[0]
     refine = windows.inside & (confidences.max(axis=0) >= F32(HEATMAP_MIN_CONFIDENCE)) & (total > 0)
     out = xy.copy()
-    if refine.any():
-        weighted = np.stack([weighted_col, weighted_row], axis=1)[refine]
-        out[refine] = weighted / np.array([size_x, size_y], F32) / total[refine, None]
+    # (weighted / size) / total, in float32 as the C++, written only where the landmark is refined.
+    scaled = np.divide(sums[1:], np.array([[size_x], [size_y]], F32))
+    np.divide(scaled, total, out=out.T, where=refine)
     return out
 
 
@@ -179,14 +197,19 @@ def _rotate(
 class Landmarker:
     """Runs the landmark model on one ROI and decodes its five outputs.
 
-    While tracking, the next frame's ROI is known as soon as this frame's landmarks are smoothed, and
-    its crop maps (the exact source position of every crop pixel, a third of a millisecond in double
-    precision) do not need the next image: ``prepare`` computes them on a background thread while the
-    caller finishes this frame (mask, publishing) and reads the next one.
+    ``exact_crop`` picks how the crop is resampled: OpenCV 4's positions reproduced (``crop``, MediaPipe's
+    crop to the bit on any OpenCV) or the installed OpenCV's ``warpPerspective`` (``warp_crop``: the
+    same on OpenCV 4, faster on OpenCV 5 and a little different there).
+
+    With the exact crop, while tracking, the next frame's ROI is known as soon as this frame's landmarks
+    are smoothed, and its crop maps (the exact source position of every crop pixel, a third of a
+    millisecond in double precision) do not need the next image: ``prepare`` computes them on a
+    background thread while the caller finishes this frame (mask, publishing) and reads the next one.
     """
 
-    def __init__(self, model: TfliteModel) -> None:
+    def __init__(self, model: TfliteModel, *, exact_crop: bool = True) -> None:
         self.model = model
+        self.exact_crop = exact_crop
         self._workspace = MapWorkspace(INPUT_SIZE, INPUT_SIZE)
         self._background_workspace = MapWorkspace(INPUT_SIZE, INPUT_SIZE)
         self._worker: BackgroundWorker | None = None
@@ -196,7 +219,10 @@ class Landmarker:
         """Start computing the crop of ``roi`` in a frame of ``image_size`` (width, height) in the background.
 
         ``run`` with the same ROI and frame size uses the result; any other ``run`` computes its own.
+        Nothing to do without the exact crop.
         """
+        if not self.exact_crop:
+            return
         self._wait_pending()
         if self._worker is None:
             self._worker = BackgroundWorker("edge-crop-maps")
@@ -232,9 +258,9 @@ class Landmarker:
         start = time.perf_counter()
         height, width = image.shape[:2]
         crop_roi, letterbox = pad_to_aspect(PixelRect.from_norm(roi, width, height), INPUT_SIZE, INPUT_SIZE)
-        maps = self._maps_for(roi, (width, height))
-        self.model.set_image(
-            crop(
+        if self.exact_crop:
+            maps = self._maps_for(roi, (width, height))
+            rgb = crop(
                 image,
                 crop_roi,
                 INPUT_SIZE,
@@ -242,10 +268,10 @@ class Landmarker:
                 border_replicate=True,
                 maps=maps,
                 workspace=self._workspace,
-            ),
-            0.0,
-            1.0,
-        )
+            )
+        else:
+            rgb = warp_crop(image, crop_roi, INPUT_SIZE, INPUT_SIZE, border_replicate=True)
+        self.model.set_image(rgb, 0.0, 1.0)
         after_crop = time.perf_counter()
         self.model.invoke()
         after_invoke = time.perf_counter()

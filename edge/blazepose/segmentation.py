@@ -65,17 +65,23 @@ def warp_to_frame(
     Returns:
         (mask_height, mask_width) float32, zero outside the ROI.
     """
-    crop_to_image = roi_to_image_matrix(crop_roi, *image_size)
+    (p, q, tx), (r, s, ty) = roi_to_image_matrix(crop_roi, *image_size)[:2].tolist()
     out_w, out_h = mask_size
     in_h, in_w = probabilities.shape
-    # Output pixel -> image-normalised -> crop-normalised -> crop pixel (WARP_INVERSE_MAP).
-    absolute = (
-        np.diag([in_w, in_h, 1.0]) @ np.linalg.inv(crop_to_image) @ np.diag([1.0 / out_w, 1.0 / out_h, 1.0])
+    # Output pixel -> image-normalised (/ out size) -> crop-normalised (the affine's inverse, in closed
+    # form: plain floats beat numpy's 3x3 inverse and products by ~50 us a frame) -> crop pixel (* in size).
+    det = p * s - q * r
+    output_to_crop = np.array(
+        [
+            [s / det * in_w / out_w, -q / det * in_w / out_h, (q * ty - s * tx) / det * in_w],
+            [-r / det * in_h / out_w, p / det * in_h / out_h, (r * tx - p * ty) / det * in_h],
+        ],
+        np.float32,
     )
     return np.asarray(
         cv2.warpAffine(
             probabilities,
-            absolute[:2].astype(np.float32),
+            output_to_crop,
             (out_w, out_h),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_CONSTANT,

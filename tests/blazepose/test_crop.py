@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from edge.blazepose.crop import (
+    OPENCV_WARP_IS_MEDIAPIPES,
     MapWorkspace,
     PixelRect,
     crop,
@@ -18,6 +19,7 @@ from edge.blazepose.crop import (
     resample,
     roi_to_image_matrix,
     sample_maps,
+    warp_crop,
 )
 
 OPENCV4 = cv2.__version__.startswith("4.")
@@ -109,6 +111,33 @@ def test_ok__crop_equals_opencv4_warpperspective_to_the_bit() -> None:
             image, matrix, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         assert np.array_equal(resample(image, crop_maps(roi, 256, 256), border_replicate=True), expected)
+
+
+def test_ok__warp_crop_is_the_installed_opencvs_warpperspective_in_rgb() -> None:
+    image = np.random.default_rng(8).integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    for roi in _random_rois(20, seed=9):
+        expected = cv2.warpPerspective(
+            image,
+            crop_matrix(roi, 256, 256),
+            (256, 256),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        ours = warp_crop(image, roi, 256, 256, border_replicate=True)
+        assert ours.shape == (256, 256, 3) and ours.dtype == np.uint8
+        assert np.array_equal(ours, expected[..., ::-1])
+
+
+def test_ok__warp_crop_equals_the_exact_crop_exactly_where_opencv_is_4() -> None:
+    assert OPENCV_WARP_IS_MEDIAPIPES == OPENCV4
+    image = np.random.default_rng(10).integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    for roi in _random_rois(20, seed=11):
+        fast = warp_crop(image, roi, 256, 256, border_replicate=True).astype(int)
+        exact = crop(image, roi, 256, 256, border_replicate=True).astype(int)
+        if OPENCV4:
+            assert np.array_equal(fast, exact)
+        else:  # OpenCV 5's own rounding: a few levels on sharp noise (a pixel's shift would be ~85)
+            assert np.abs(fast - exact).max() <= 8 and np.abs(fast - exact).mean() < 1.0
 
 
 def test_ok__maps_in_a_workspace_equal_fresh_ones() -> None:

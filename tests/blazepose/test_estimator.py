@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edge.blazepose import EstimatorOptions, PoseEstimator
+from edge.blazepose.crop import OPENCV_WARP_IS_MEDIAPIPES
 from edge.errors import ConfigError
 from edge.landmarks import PoseLandmark
 from edge.sources import VideoFileSource
@@ -71,6 +72,30 @@ def test_ok__static_mode_detects_on_every_frame(demo_clip) -> None:
         assert static.process(source.read()) is not None
     source.close()
     assert static.detections_run == 3
+
+
+def test_ok__static_mode_and_opencv_4_crop_exactly_video_mode_on_opencv_5_uses_its_own_warp() -> None:
+    video = PoseEstimator(EstimatorOptions(threads=1, segmentation=False))
+    static = PoseEstimator(EstimatorOptions(static_image_mode=True, threads=1, segmentation=False))
+    assert static.landmarker.exact_crop
+    assert video.landmarker.exact_crop == OPENCV_WARP_IS_MEDIAPIPES
+    video.close()
+    static.close()
+
+
+def test_ok__opencvs_own_warp_tracks_as_the_exact_crop_does(frames: list) -> None:
+    """The crop with the installed OpenCV's warp follows the same person within 0.2 % of the body."""
+    fast = PoseEstimator(EstimatorOptions(threads=1, segmentation=False))
+    exact = PoseEstimator(EstimatorOptions(threads=1, segmentation=False))
+    fast.landmarker.exact_crop, exact.landmarker.exact_crop = False, True
+    for frame in frames:
+        a, b = fast.process(frame), exact.process(frame)
+        assert a is not None and b is not None
+        extent = np.ptp(b.landmarks[:, :2] * b.image_size, axis=0)
+        error = np.linalg.norm((a.landmarks[:, :2] - b.landmarks[:, :2]) * b.image_size, axis=1).mean()
+        assert error / np.linalg.norm(extent) < 0.002
+    fast.close()
+    exact.close()
 
 
 def test_ok__mask_covers_the_frame_at_the_working_resolution(estimator: PoseEstimator, frames: list) -> None:

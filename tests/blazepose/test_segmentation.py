@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.blazepose.crop import PixelRect
+from edge.blazepose.crop import PixelRect, roi_to_image_matrix
 from edge.blazepose.segmentation import (
     MaskSmoother,
     mask_size_for,
@@ -60,6 +60,20 @@ def test_ok__warp_to_a_smaller_grid_covers_the_same_frame() -> None:
     full = warp_to_frame(np.ones((256, 256), np.float32), roi, (200, 100), (200, 100))
     half = warp_to_frame(np.ones((256, 256), np.float32), roi, (200, 100), (100, 50))
     assert (half > 0.5).sum() == pytest.approx((full > 0.5).sum() / 4, rel=0.1)
+
+
+def test_ok__rotated_roi_puts_a_crop_spot_where_the_crop_to_image_matrix_says() -> None:
+    roi = PixelRect(320.0, 180.0, 200.0, 260.0, 0.6)
+    crop_mask = np.zeros((256, 256), np.float32)
+    crop_mask[184:201, 56:73] = 1.0  # a spot centred on crop pixel (64, 192)
+    size, grid = (640, 360), (320, 180)
+    mask = warp_to_frame(crop_mask, roi, size, grid)
+    # pixel indices are positions (OpenCV's mapping, no half-pixel shift), in the crop and in the grid
+    x, y, _ = roi_to_image_matrix(roi, *size) @ [64 / 256, 192 / 256, 1.0]  # image-normalised
+    rows, cols = np.nonzero(mask > 0.5)
+    assert len(rows) > 10
+    assert cols.mean() == pytest.approx(x * grid[0], abs=0.5)
+    assert rows.mean() == pytest.approx(y * grid[1], abs=0.5)
 
 
 def test_ok__blend_leans_on_previous_only_where_uncertain() -> None:
