@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -11,6 +14,7 @@ import pytest
 import edge.sources
 from edge.errors import InputError
 from edge.sources import (
+    DECODER_NICE,
     Frame,
     PrefetchingSource,
     VideoFileSource,
@@ -18,6 +22,34 @@ from edge.sources import (
     open_source,
     prefetch_if_spare_core,
 )
+
+
+def _decoder_threads() -> dict[int, int]:
+    """FFmpeg's named decoder threads of this process: thread ID -> nice value."""
+    threads = {}
+    for name in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{name}/comm") as comm:
+                if comm.read().startswith("av:"):
+                    threads[int(name)] = os.getpriority(os.PRIO_PROCESS, int(name))
+        except OSError:
+            continue
+    return threads
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_ok__ffmpegs_decoder_threads_yield_to_inference(demo_clip: Path) -> None:
+    source = VideoFileSource(demo_clip)
+    assert source.read() is not None
+    threads = _decoder_threads()
+    if not threads:
+        source.close()
+        pytest.skip(f"this OpenCV's FFmpeg ({cv2.__version__}) runs no named decoder threads")
+    assert set(threads.values()) == {DECODER_NICE}
+    assert (
+        os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != DECODER_NICE
+    )  # the caller keeps its own
+    source.close()
 
 
 def test_ok__video_frames_are_bgr_with_media_timestamps(demo_clip: Path) -> None:
