@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +23,8 @@ def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_cli
             str(demo_clip),
             "--frames",
             "20",
+            "--rounds",
+            "2",
             "--reference",
             "none",
             "--json",
@@ -49,6 +53,8 @@ def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_cli
     assert row["tracked_frame_mean_ms"] > 0
     assert 0 < row["peak_rss_mb"] < 1000 and row["fps"] > 0
     assert "tracked frame" in done.stdout and "MediaPipe      not run" in done.stdout
+    assert len(row["rounds"]) == 2 and row["tracked_over_invoke_median"] > 0
+    assert "rounds: tracked frame / raw invoke" in done.stdout
 
 
 def test_fail__bench_on_a_missing_clip_is_one_line(tmp_path: Path) -> None:
@@ -98,3 +104,19 @@ def test_ok__mediapipe_runs_the_same_landmark_model_and_segmentation_choice(
     assert heavy["argv"][-3:] == ["--complexity", "2", "--no-segmentation"], (
         "a heavy or mask-free edge-pose run is compared with the same MediaPipe pipeline, not its default"
     )
+
+
+def _round(fps: float, mediapipe_fps: float, tracked_over_invoke: float) -> dict:
+    return {"fps": fps, "mediapipe": {"fps": mediapipe_fps}, "tracked_over_invoke": tracked_over_invoke}
+
+
+def test_ok__tracked_over_invoke_is_the_median_of_every_rounds_own_ratio() -> None:
+    from edge.commands.bench import median_round
+
+    # The round with the median speed ratio (2.0x) had a busy spell: its tracked/invoke is an outlier.
+    rounds = [_round(100, 50, 0.97), _round(90, 50, 1.31), _round(110, 50, 1.28), _round(80, 50, 1.33)]
+    row = median_round(rounds)
+    assert row["fps"] / row["mediapipe"]["fps"] == 2.0 and row["tracked_over_invoke"] == 0.97
+    assert [r["tracked_over_invoke"] for r in row["rounds"]] == [0.97, 1.31, 1.28, 1.33]
+    median = row["tracked_over_invoke_median"]
+    assert median == pytest.approx(1.295), "the median over the rounds, not the chosen round's own"
