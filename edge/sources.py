@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.background import BackgroundWorker, Job
 from edge.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -119,15 +120,22 @@ def deprioritize_decoder_threads(since: set[int]) -> int:
 class VideoFileSource:
     """Frames of a video file, decoded with OpenCV (FFmpeg), timestamped from the file's frame rate.
 
-    FFmpeg's decoder threads run at the lowest priority (``deprioritize_decoder_threads``).
+    ``decoder_threads``: FFmpeg's decoding threads, 0 for OpenCV's default (FFmpeg's frame threads,
+    about one per core). Those run at the lowest priority (``deprioritize_decoder_threads``); with 1
+    there are none, and each frame is decoded entirely inside ``read``.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, decoder_threads: int = 0) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such file")
+        self.decoder_threads = decoder_threads
         self._threads_before_open: set[int] | None = _thread_ids()
-        self._cap = cv2.VideoCapture(str(self.path))
+        self._cap = cv2.VideoCapture()
+        if decoder_threads > 0:
+            self._cap.open(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, decoder_threads])
+        if not self._cap.isOpened():  # the default, or a file FFmpeg did not open: OpenCV picks a backend
+            self._cap.open(str(self.path))
         if not self._cap.isOpened():
             raise InputError(f"{self.path}: not a video (cannot open it: unsupported format or corrupt file)")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -142,6 +150,11 @@ class VideoFileSource:
     @property
     def frame_count(self) -> int:
         return self._count
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels, as the file declares it."""
+        return int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
 
     def read(self) -> Frame | None:
         ok, image = self._cap.read()
@@ -295,6 +308,65 @@ class PrefetchingSource:
         self._source.close()
 
 
+class InterleavedSource:
+    """Decodes the next frame on a thread while the caller finishes the current one, never during its
+    pose estimation.
+
+    The caller calls ``decode_next`` (or the module's ``decode_next(source)``, which takes any source)
+    once the current frame's pose is estimated. The wrapped source then decodes the next frame beside
+    the caller's own per-frame work (silhouette, rep counting, writing out), on a core the pose
+    pipeline is not using then, and ``read`` hands it over, waiting for the rest when decoding took
+    longer. ``read`` starts decoding itself when nothing did (the first frame). Meant for a decoder
+    that does all its work inside ``read`` (``VideoFileSource`` with one decoder thread): FFmpeg's frame
+    threads would go on decoding through the next frame's crop and invoke. Errors of the wrapped source
+    are re-raised by ``read``, after the frames before them.
+    """
+
+    def __init__(self, source: FrameSource) -> None:
+        self._source = source
+        self._worker = BackgroundWorker("frame-decode")
+        self._pending: Job[Frame | None] | None = None
+        self._ended = False
+
+    @property
+    def fps(self) -> float:
+        return self._source.fps
+
+    @property
+    def frame_count(self) -> int:
+        return self._source.frame_count
+
+    def decode_next(self) -> None:
+        """Start decoding the next frame on the worker thread (no-op if one is already under way)."""
+        if self._pending is None and not self._ended:
+            self._pending = self._worker.submit(self._source.read)
+
+    def read(self) -> Frame | None:
+        self.decode_next()
+        if self._pending is None:
+            return None
+        job, self._pending = self._pending, None
+        try:
+            frame = job.result()
+        except BaseException:
+            self._ended = True
+            raise
+        if frame is None:
+            self._ended = True
+        return frame
+
+    def close(self) -> None:
+        self._ended = True
+        job, self._pending = self._pending, None
+        if job is not None:  # let the decoder finish before its capture is released
+            try:
+                job.result()
+            except Exception as exc:  # noqa: BLE001 - nobody reads that frame any more
+                log.debug("frame decoded after close failed: %s", exc)
+        self._worker.close()
+        self._source.close()
+
+
 def usable_cores() -> int:
     """CPU cores this process may run on (its affinity mask, e.g. under systemd's ``CPUAffinity``)."""
     if hasattr(os, "sched_getaffinity"):
@@ -302,17 +374,41 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def prefetch_if_spare_core(source: FrameSource, inference_threads: int) -> FrameSource:
-    """Wrap ``source`` in a ``PrefetchingSource`` only when a core is left over by inference.
+#: Largest video frame (pixels) decoded by one thread between poses when inference takes every core. At
+#: 1280x720 one FFmpeg thread decodes a frame in 1.6-1.8 ms, about what silhouettes and output take; at
+#: 1920x1080 it takes 4-5 ms, and FFmpeg's frame threads at nice 19 do better there.
+INTERLEAVE_MAX_PIXELS = 1280 * 720
 
-    When the interpreter's threads already occupy every core (a 2-core machine with 2 threads), a
-    decoder thread only competes with them: measured on 2 cores, inline decoding gave 142 instead of
-    133 fps on a 640x360 clip and 117 instead of 114 on a 1280x720 one (``edge-pose process``), and
-    the pipeline's own stages stopped being slowed by it. On a 4-core Pi with 2 threads it overlaps.
+
+def schedule_decoding(source: FrameSource, inference_threads: int) -> FrameSource:
+    """Arrange a source's decoding around inference; returns the source to read from.
+
+    * A core left over by the interpreter's threads (a 4-core Pi with 2 threads): a
+      ``PrefetchingSource`` decodes ahead on a thread of its own.
+    * Every core taken (2 cores, 2 threads) and a video of up to ``INTERLEAVE_MAX_PIXELS``: reopened with
+      one FFmpeg thread inside an ``InterleavedSource`` (call ``decode_next(source)`` after each pose),
+      so that decoding never runs beside the pose pipeline. Measured on 2 cores with 2 threads, six
+      alternating ``bench`` pairs against FFmpeg's frame threads inline: the tracked frame 0.45 ms
+      cheaper at 1280x720 and 0.23 ms at 640x360 (no decoder beside the crop and the invoke), the same
+      frame rate with silhouettes (110 and 120 fps), and 7 % less without them at 1280x720 (115
+      against 124 fps: nothing left to overlap the decoding with).
+    * Otherwise (larger video, images): inline; FFmpeg's own frame threads, at nice 19, fill the gaps.
     """
     if usable_cores() > inference_threads:
         return PrefetchingSource(source)
+    if isinstance(source, VideoFileSource) and source.decoder_threads != 1:
+        width, height = source.size
+        if 0 < width * height <= INTERLEAVE_MAX_PIXELS:
+            source.close()
+            return InterleavedSource(VideoFileSource(source.path, decoder_threads=1))
     return source
+
+
+def decode_next(source: FrameSource) -> None:
+    """Tell ``source`` that the current frame's pose is done: an ``InterleavedSource`` starts decoding
+    the next frame now. Other sources decode on their own schedule; nothing happens."""
+    if isinstance(source, InterleavedSource):
+        source.decode_next()
 
 
 def iter_frames(source: FrameSource) -> Iterator[Frame]:

@@ -1,4 +1,5 @@
-"""Frame sources: files in order, bad files named, prefetching that changes nothing but speed."""
+"""Frame sources: files in order, bad files named, prefetching and interleaving that change nothing but
+speed."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from edge.errors import InputError
 from edge.sources import (
     DECODER_NICE,
     Frame,
+    InterleavedSource,
     PrefetchingSource,
     VideoFileSource,
+    decode_next,
     iter_frames,
     open_source,
-    prefetch_if_spare_core,
+    schedule_decoding,
 )
 
 
@@ -104,9 +107,108 @@ def test_ok__decoding_gets_its_own_thread_only_when_inference_leaves_a_core(
 ) -> None:
     monkeypatch.setattr(edge.sources, "usable_cores", lambda: cores)
     scripted = _Scripted(fail=False)
-    source = prefetch_if_spare_core(scripted, threads)
+    source = schedule_decoding(scripted, threads)
     assert isinstance(source, PrefetchingSource) is prefetched
     assert [f.index for f in iter_frames(source)] == [0, 1, 2]
+    source.close()
+
+
+class _Recording(_Scripted):
+    """``_Scripted`` that notes which thread read each frame, and waits for leave to read the second."""
+
+    def __init__(self, fail: bool) -> None:
+        super().__init__(fail)
+        self.readers: list[int] = []
+        self.second_may_start = threading.Event()
+
+    def read(self) -> Frame | None:
+        if self.index == 1:
+            assert self.second_may_start.wait(5)
+        self.readers.append(threading.get_ident())
+        return super().read()
+
+
+def test_ok__interleaved_decoding_starts_when_told_on_another_thread_and_keeps_the_order() -> None:
+    recording = _Recording(fail=False)
+    source = InterleavedSource(recording)
+    assert source.read().index == 0  # nothing started it: read does
+    source.decode_next()
+    source.decode_next()  # already under way: no second read
+    recording.second_may_start.set()
+    assert source.read().index == 1
+    assert len(recording.readers) == 2 and threading.get_ident() not in recording.readers
+    assert [f.index for f in iter_frames(source)] == [2]
+    source.decode_next()
+    assert source.read() is None and source.read() is None and recording.index == 3
+    source.close()
+    assert recording.closed
+
+
+def test_fail__interleaved_decoding_raises_the_sources_error_after_its_frames() -> None:
+    source = InterleavedSource(_Scripted(fail=True))
+    for index in range(3):
+        source.decode_next()
+        assert source.read().index == index
+    source.decode_next()
+    with pytest.raises(InputError, match="stream broke"):
+        source.read()
+    assert source.read() is None
+    source.close()
+
+
+def test_ok__closing_with_a_frame_under_way_waits_for_it_before_closing_the_source() -> None:
+    recording = _Recording(fail=False)
+    source = InterleavedSource(recording)
+    source.read()
+    source.decode_next()  # the second read now waits for leave
+    closing = threading.Thread(target=source.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive() and not recording.closed, "closed the source under its decoder's feet"
+    recording.second_may_start.set()
+    closing.join(5)
+    assert not closing.is_alive() and recording.closed
+
+
+def test_ok__one_decoder_thread_gives_the_same_frames_with_no_ffmpeg_threads(demo_clip: Path) -> None:
+    default, single = VideoFileSource(demo_clip), VideoFileSource(demo_clip, decoder_threads=1)
+    threads_before = set(_decoder_threads())
+    for _ in range(12):
+        a, b = default.read(), single.read()
+        assert a.index == b.index and np.array_equal(a.image, b.image)
+    default.close()
+    assert set(_decoder_threads()) <= threads_before, "the single-threaded decoder started threads"
+    single.close()
+
+
+def _video(path: Path, width: int, height: int, frames: int = 3) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
+    for index in range(frames):
+        writer.write(np.full((height, width, 3), 40 * index, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("cores", "width", "height", "schedule"),
+    [
+        (2, 1280, 720, InterleavedSource),  # every core inferring, small enough: between poses
+        (2, 1920, 1080, VideoFileSource),  # too big to decode in one thread between poses: inline
+        (4, 1280, 720, PrefetchingSource),  # a core to spare: ahead, on a thread of its own
+    ],
+)
+def test_ok__video_decoding_is_scheduled_around_inference_by_cores_and_frame_size(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cores: int, width: int, height: int, schedule: type
+) -> None:
+    monkeypatch.setattr(edge.sources, "usable_cores", lambda: cores)
+    path = _video(tmp_path / "clip.mp4", width, height)
+    source = schedule_decoding(VideoFileSource(path), inference_threads=2)
+    assert type(source) is schedule
+    frames = []
+    while (frame := source.read()) is not None:
+        frames.append(frame.index)
+        decode_next(source)  # what the pipeline does after each pose, whatever the source
+    assert frames == [0, 1, 2]
     source.close()
 
 

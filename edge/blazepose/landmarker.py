@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from edge.blazepose.background import BackgroundWorker, Job
+from edge.background import BackgroundWorker, Job
 from edge.blazepose.crop import (
     MapWorkspace,
     PixelRect,

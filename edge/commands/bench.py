@@ -1,8 +1,9 @@
 """``edge-pose bench``: where the time goes, and how that compares with MediaPipe on the same machine.
 
 For each clip: per-stage milliseconds per frame (video decode, detect, crop, landmark invoke, landmark
-decode, mask, smoothing, silhouette), end-to-end frames per second, the pipeline's cost per tracked
-frame against the raw ``invoke()`` of the landmark model (the physical limit), and peak RSS. When
+decode, mask, smoothing; the silhouette from a second pass), end-to-end frames per second, the
+pipeline's cost per tracked frame against the raw ``invoke()`` of the landmark model (the physical
+limit), and peak RSS. When
 MediaPipe's reference build is available (``../shared/tools/ref_setup.sh``), it runs on the same clip
 in the same run and the ratio is printed. Machines are noisy: compare ratios from one run.
 """
@@ -54,11 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--frames", type=int, default=0, help="stop after this many frames per clip (0 = all)"
     )
     parser.add_argument(
-        "--prefetch",
-        choices=["auto", "on", "off"],
+        "--decode",
+        choices=["auto", "thread", "interleaved", "inline"],
         default="auto",
-        help="decode on a thread of its own: auto (when a core is left over by inference, as "
-        "'edge-pose process' does), on, off",
+        help="how video decoding shares the CPU with inference: auto (as 'edge-pose process' chooses), "
+        "thread (ahead, on a thread of its own), interleaved (one FFmpeg thread, between poses), "
+        "inline (FFmpeg's frame threads, at nice 19)",
     )
     parser.add_argument(
         "--rounds",
@@ -122,10 +124,32 @@ def invoke_limit_ms(model: Any, batches: int = 5, repeats: int = 40) -> float:
     return min(medians) * 1000
 
 
-def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+def open_clip(path: Path, args: argparse.Namespace) -> Any:
+    """The clip's frame source, decoded as ``--decode`` says (auto: as ``edge-pose process`` does)."""
+    from edge.sources import InterleavedSource, PrefetchingSource, VideoFileSource, schedule_decoding
+
+    if args.decode == "auto":
+        return schedule_decoding(VideoFileSource(path), args.threads)
+    if args.decode == "thread":
+        return PrefetchingSource(VideoFileSource(path))
+    if args.decode == "interleaved":
+        return InterleavedSource(VideoFileSource(path, decoder_threads=1))
+    return VideoFileSource(path)
+
+
+def decoding_name(source: Any) -> str:
+    from edge.sources import InterleavedSource, PrefetchingSource
+
+    if isinstance(source, InterleavedSource):
+        return "between poses"
+    return "on its own thread" if isinstance(source, PrefetchingSource) else "inline"
+
+
+def bench_pass(path: Path, args: argparse.Namespace, *, silhouettes: bool) -> dict[str, Any]:
+    """One pass over a clip: frames, wall time, per-stage seconds, tracked-frame costs, the estimator."""
     from edge.blazepose import STAGES, EstimatorOptions, PoseEstimator
     from edge.silhouette import SilhouetteExtractor
-    from edge.sources import FrameSource, PrefetchingSource, VideoFileSource, prefetch_if_spare_core
+    from edge.sources import decode_next
 
     estimator = PoseEstimator(
         EstimatorOptions(
@@ -135,15 +159,11 @@ def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
             mask_max_side=args.mask_max_side,
         )
     )
-    extractor = None if args.no_segmentation or args.no_silhouette else SilhouetteExtractor()
-    source: FrameSource = VideoFileSource(path)
-    if args.prefetch == "on":
-        source = PrefetchingSource(source)
-    elif args.prefetch == "auto":
-        source = prefetch_if_spare_core(source, args.threads)
+    extractor = SilhouetteExtractor() if silhouettes else None
+    source = open_clip(path, args)
     pose_stages = [s for s in STAGES if s != "detect"]
     decode = silhouette = 0.0
-    frames = tracked = 0
+    frames = 0
     tracked_costs: list[float] = []  # seconds of the pose stages, per tracked frame
     spent = 0.0  # seconds of the pose stages so far (the detector is not one of them)
     size: list[int] | None = None
@@ -157,10 +177,10 @@ def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         size = size or list(frame.size)
         detections_before, spent_before = estimator.detections_run, spent
         pose = estimator.process(frame)
+        decode_next(source)
         frames += 1
         spent = sum(estimator.stage_seconds.get(s, 0.0) for s in pose_stages)
         if estimator.detections_run == detections_before and pose is not None:
-            tracked += 1
             tracked_costs.append(spent - spent_before)
         if extractor is not None and pose is not None and pose.mask is not None:
             t1 = time.perf_counter()
@@ -168,33 +188,65 @@ def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
             silhouette += time.perf_counter() - t1
     wall = time.perf_counter() - start
     source.close()
-    pose_wall = wall - silhouette  # MediaPipe's reference does pose and mask, not silhouettes
     stages = {"decode (wait)": decode} | {s: estimator.stage_seconds.get(s, 0.0) for s in STAGES}
-    stages["silhouette"] = silhouette
-    per_frame = {name: seconds / max(frames, 1) * 1000 for name, seconds in stages.items()}
-    # Cost of a tracked frame: the pose pipeline without video decoding, the detector (which tracking
-    # skips) and the silhouette (a later stage, reported on its own). The median over tracked frames:
-    # the typical frame, as the limit is the typical invoke; the mean follows every busy spell of the host.
-    detect_per_call = stages["detect"] / max(estimator.detections_run, 1)
-    pipeline_ms = float(np.median(tracked_costs)) * 1000 if tracked_costs else 0.0
-    mean_ms = float(np.mean(tracked_costs)) * 1000 if tracked_costs else 0.0
-    limit = invoke_limit_ms(estimator.landmarker.model)
     return {
-        "clip": str(path),
         "size": size,
         "frames": frames,
-        "detector_runs": estimator.detections_run,
-        "decode_thread": isinstance(source, PrefetchingSource),
-        "fps": frames / pose_wall if pose_wall > 0 else 0.0,
-        "fps_with_silhouette": frames / wall if wall > 0 else 0.0,
+        "wall": wall,
+        "stages": stages,
+        "silhouette": silhouette,
+        "tracked_costs": tracked_costs,
+        "estimator": estimator,
+        "decoding": decoding_name(source),
+    }
+
+
+def bench_clip(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Bench one clip: the pose pipeline as MediaPipe's reference runs it (pose and mask), then, unless
+    left out, the same with silhouettes in a second pass.
+
+    Two passes, because decoding between poses overlaps the silhouette stage: one pass could not
+    tell the pose pipeline's frame rate by subtracting the silhouette's time.
+    """
+    pose_pass = bench_pass(path, args, silhouettes=False)
+    estimator, frames = pose_pass.pop("estimator"), max(pose_pass["frames"], 1)
+    limit = invoke_limit_ms(estimator.landmarker.model)
+    detector_runs = estimator.detections_run
+    estimator.close()  # one model in memory at a time: the peak is the pose pipeline's
+    del estimator
+    peak_rss = peak_rss_mb()
+    per_frame = {name: seconds / frames * 1000 for name, seconds in pose_pass["stages"].items()}
+    fps = pose_pass["frames"] / pose_pass["wall"] if pose_pass["wall"] > 0 else 0.0
+    fps_with_silhouette = None
+    if not (args.no_segmentation or args.no_silhouette):
+        silhouette_pass = bench_pass(path, args, silhouettes=True)
+        silhouette_pass.pop("estimator").close()
+        per_frame["silhouette"] = silhouette_pass["silhouette"] / max(silhouette_pass["frames"], 1) * 1000
+        if silhouette_pass["wall"] > 0:
+            fps_with_silhouette = silhouette_pass["frames"] / silhouette_pass["wall"]
+    # Cost of a tracked frame: the pose pipeline without video decoding and the detector (which tracking
+    # skips). The median over tracked frames: the typical frame, as the limit is the typical invoke; the
+    # mean follows every busy spell of the host.
+    tracked_costs = pose_pass["tracked_costs"]
+    detect_per_call = pose_pass["stages"]["detect"] / max(detector_runs, 1)
+    pipeline_ms = float(np.median(tracked_costs)) * 1000 if tracked_costs else 0.0
+    mean_ms = float(np.mean(tracked_costs)) * 1000 if tracked_costs else 0.0
+    return {
+        "clip": str(path),
+        "size": pose_pass["size"],
+        "frames": pose_pass["frames"],
+        "detector_runs": detector_runs,
+        "decoding": pose_pass["decoding"],
+        "fps": fps,
+        "fps_with_silhouette": fps_with_silhouette,
         "stage_ms": per_frame,
         "detect_ms_per_run": detect_per_call * 1000,
-        "tracked_frames": tracked,
+        "tracked_frames": len(tracked_costs),
         "tracked_frame_ms": pipeline_ms,
         "tracked_frame_mean_ms": mean_ms,
         "invoke_limit_ms": limit,
         "tracked_over_invoke": pipeline_ms / limit if limit else None,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak_rss,
     }
 
 
@@ -289,7 +341,7 @@ def print_report(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
         print(
             f"\n{Path(row['clip']).name} ({width}x{height}, {row['frames']} frames, "
             f"detector ran {row['detector_runs']}x, "
-            f"decoded {'on its own thread' if row.get('decode_thread') else 'inline'})",
+            f"decoded {row.get('decoding', 'inline')})",
             file=out,
         )
         for stage, ms in row["stage_ms"].items():
@@ -301,9 +353,10 @@ def print_report(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
             f"({row['invoke_limit_ms']:.2f} ms)",
             file=out,
         )
+        with_silhouettes = row.get("fps_with_silhouette")
+        extra = f" ({with_silhouettes:.1f} with silhouettes)" if with_silhouettes else ""
         print(
-            f"  edge-pose      {row['fps']:7.1f} fps ({row['fps_with_silhouette']:.1f} with silhouettes)   "
-            f"peak RSS {row['peak_rss_mb']:.0f} MB",
+            f"  edge-pose      {row['fps']:7.1f} fps{extra}   peak RSS {row['peak_rss_mb']:.0f} MB",
             file=out,
         )
         ref = row.get("mediapipe")

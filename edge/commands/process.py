@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.blazepose import EstimatorOptions, PoseEstimator
     from edge.reps import RepCounter
     from edge.silhouette import SilhouetteExtractor
-    from edge.sources import ImageFilesSource, open_source, prefetch_if_spare_core
+    from edge.sources import ImageFilesSource, decode_next, open_source, schedule_decoding
 
     if args.mask_every < 1:
         raise InputError(f"--mask-every must be at least 1, got {args.mask_every}")
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     images = isinstance(opened, ImageFilesSource)
     if isinstance(opened, ImageFilesSource) and args.masks:  # fail before any work, not at an odd image
         opened.require_one_size("--masks: a mask archive holds masks of one size")
-    source = prefetch_if_spare_core(opened, args.threads)
+    source = schedule_decoding(opened, args.threads)
     mask_max_side = args.mask_max_side
     if mask_max_side is None:
         mask_max_side = 0 if args.masks else 640
@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             args.max_frames and stats.frames >= args.max_frames
         ):
             pose = estimator.process(frame)
+            decode_next(source)  # the next frame decodes while this one is written out
             record: dict[str, Any] = {"frame": frame.index, "t": round(frame.timestamp, 4)}
             if images:
                 record["file"] = frame.name

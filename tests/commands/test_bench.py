@@ -25,6 +25,8 @@ def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_cli
             "20",
             "--rounds",
             "2",
+            "--decode",
+            "interleaved",
             "--reference",
             "none",
             "--json",
@@ -52,6 +54,8 @@ def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_cli
     assert row["tracked_frames"] == 19, "every frame after the first (which runs the detector) is tracked"
     assert row["tracked_frame_mean_ms"] > 0
     assert 0 < row["peak_rss_mb"] < 1000 and row["fps"] > 0
+    assert row["fps_with_silhouette"] > 0, "silhouettes are timed in a pass of their own"
+    assert row["decoding"] == "between poses" and "decoded between poses" in done.stdout
     assert "tracked frame" in done.stdout and "MediaPipe      not run" in done.stdout
     assert len(row["rounds"]) == 2 and row["tracked_over_invoke_median"] > 0
     assert "rounds: tracked frame / raw invoke" in done.stdout

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from edge.blazepose.background import BackgroundWorker
+from edge.background import BackgroundWorker
 
 
 def test_ok__jobs_run_in_order_on_another_thread() -> None:

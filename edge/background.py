@@ -1,4 +1,4 @@
-"""A background thread for work that does not need the next frame yet (the next crop's sample maps).
+"""A background thread for work that need not wait: the next crop's sample maps, the next video frame.
 
 numpy and OpenCV release the GIL while they compute, so a job really runs beside the caller. Simpler and
 cheaper per frame than ``concurrent.futures``: one daemon thread, a C queue, a lock per job.
