@@ -249,21 +249,11 @@ def open_source(path: str | Path) -> VideoFileSource | ImageFilesSource:
     return VideoFileSource(path)
 
 
-class PrefetchingSource:
-    """Decodes the next frames on a thread while the caller works on the current one.
+class _Wrapper:
+    """A source that reads another one: frame rate and frame count are the wrapped source's."""
 
-    Video decoding releases the GIL, so it overlaps the pipeline's single-threaded Python stretches.
-    At most ``depth`` frames wait (bounded memory); errors from the wrapped source are re-raised by
-    ``read`` in order, after the frames decoded before them.
-    """
-
-    def __init__(self, source: FrameSource, depth: int = 2) -> None:
+    def __init__(self, source: FrameSource) -> None:
         self._source = source
-        self._queue: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
-        self._exhausted = False
-        self._thread = threading.Thread(target=self._run, name="frame-prefetch", daemon=True)
-        self._thread.start()
 
     @property
     def fps(self) -> float:
@@ -272,6 +262,23 @@ class PrefetchingSource:
     @property
     def frame_count(self) -> int:
         return self._source.frame_count
+
+
+class PrefetchingSource(_Wrapper):
+    """Decodes the next frames on a thread while the caller works on the current one.
+
+    Video decoding releases the GIL, so it overlaps the pipeline's single-threaded Python stretches.
+    At most ``depth`` frames wait (bounded memory); errors from the wrapped source are re-raised by
+    ``read`` in order, after the frames decoded before them.
+    """
+
+    def __init__(self, source: FrameSource, depth: int = 2) -> None:
+        super().__init__(source)
+        self._queue: queue.Queue[Frame | BaseException | None] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._exhausted = False
+        self._thread = threading.Thread(target=self._run, name="frame-prefetch", daemon=True)
+        self._thread.start()
 
     def _put(self, item: Frame | BaseException | None) -> bool:
         while not self._stop.is_set():
@@ -308,7 +315,7 @@ class PrefetchingSource:
         self._source.close()
 
 
-class InterleavedSource:
+class InterleavedSource(_Wrapper):
     """Decodes the next frame on a thread while the caller finishes the current one, never during its
     pose estimation.
 
@@ -323,18 +330,10 @@ class InterleavedSource:
     """
 
     def __init__(self, source: FrameSource) -> None:
-        self._source = source
+        super().__init__(source)
         self._worker = BackgroundWorker("frame-decode")
         self._pending: Job[Frame | None] | None = None
         self._ended = False
-
-    @property
-    def fps(self) -> float:
-        return self._source.fps
-
-    @property
-    def frame_count(self) -> int:
-        return self._source.frame_count
 
     def decode_next(self) -> None:
         """Start decoding the next frame on the worker thread (no-op if one is already under way)."""
