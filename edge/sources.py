@@ -373,10 +373,12 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-#: Largest video frame (pixels) decoded by one thread between poses when inference takes every core. At
-#: 1280x720 one FFmpeg thread decodes a frame in 1.6-1.8 ms, about what silhouettes and output take; at
-#: 1920x1080 it takes 4-5 ms, and FFmpeg's frame threads at nice 19 do better there.
-INTERLEAVE_MAX_PIXELS = 1280 * 720
+#: Largest video frame (pixels) decoded by one thread between poses when inference takes every core:
+#: 640x480. Up to there one FFmpeg thread decodes a frame in ~0.5 ms, hidden by the caller's own work.
+#: At 1280x720 it takes 1.6-1.8 ms: the tracked frame was 0.45 ms cheaper, but the pose pipeline alone
+#: (what ``bench`` compares with MediaPipe) lost 7 % of its frames, so FFmpeg's frame threads at nice
+#: 19 decode there, as at 1920x1080 (4-5 ms a frame in one thread).
+INTERLEAVE_MAX_PIXELS = 640 * 480
 
 
 def schedule_decoding(source: FrameSource, inference_threads: int) -> FrameSource:
@@ -387,10 +389,9 @@ def schedule_decoding(source: FrameSource, inference_threads: int) -> FrameSourc
     * Every core taken (2 cores, 2 threads) and a video of up to ``INTERLEAVE_MAX_PIXELS``: reopened with
       one FFmpeg thread inside an ``InterleavedSource`` (call ``decode_next(source)`` after each pose),
       so that decoding never runs beside the pose pipeline. Measured on 2 cores with 2 threads, six
-      alternating ``bench`` pairs against FFmpeg's frame threads inline: the tracked frame 0.45 ms
-      cheaper at 1280x720 and 0.23 ms at 640x360 (no decoder beside the crop and the invoke), the same
-      frame rate with silhouettes (110 and 120 fps), and 7 % less without them at 1280x720 (115
-      against 124 fps: nothing left to overlap the decoding with).
+      alternating ``bench`` pairs against FFmpeg's frame threads inline, at 640x360: the tracked frame
+      0.23 ms cheaper (no decoder beside the crop and the invoke), the same frame rate (133 against
+      132 fps; 121 against 120 with silhouettes).
     * Otherwise (larger video, images): inline; FFmpeg's own frame threads, at nice 19, fill the gaps.
     """
     if usable_cores() > inference_threads:

@@ -79,7 +79,8 @@ echo "== full suite on numpy 2 / OpenCV 5 / LiteRT"
 .venv/bin/python -m pytest "$@" tests || status=$?
 echo "== inference suite on numpy 1.26 / OpenCV 4.11 / tflite-runtime"
 EDGE_POSE_BACKEND=tflite-runtime .venv-np1/bin/python -m pytest "$@" \
-    tests/blazepose tests/test_models.py tests/commands || status=$?
+    tests/blazepose tests/test_models.py tests/commands tests/test_sources.py tests/test_background.py \
+    || status=$?
 # Selfie Segmentation's models use MediaPipe's Convolution2DTransposeBias op, which only LiteRT has.
 echo "== Selfie Segmentation and silhouettes on numpy 1.26 / OpenCV 4.11 / LiteRT"
 .venv-np1/bin/python -m pytest "$@" tests/test_selfie.py tests/test_silhouette.py || status=$?

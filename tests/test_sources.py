@@ -192,9 +192,9 @@ def _video(path: Path, width: int, height: int, frames: int = 3) -> Path:
 @pytest.mark.parametrize(
     ("cores", "width", "height", "schedule"),
     [
-        (2, 1280, 720, InterleavedSource),  # every core inferring, small enough: between poses
-        (2, 1920, 1080, VideoFileSource),  # too big to decode in one thread between poses: inline
-        (4, 1280, 720, PrefetchingSource),  # a core to spare: ahead, on a thread of its own
+        (2, 640, 360, InterleavedSource),  # every core inferring, small enough: between poses
+        (2, 1280, 720, VideoFileSource),  # too big to decode in one thread between poses: inline
+        (4, 640, 360, PrefetchingSource),  # a core to spare: ahead, on a thread of its own
     ],
 )
 def test_ok__video_decoding_is_scheduled_around_inference_by_cores_and_frame_size(
