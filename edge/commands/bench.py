@@ -3,9 +3,9 @@
 For each clip: per-stage milliseconds per frame (video decode, detect, crop, landmark invoke, landmark
 decode, mask, smoothing; the silhouette from a second pass), end-to-end frames per second, the
 pipeline's cost per tracked frame against the raw ``invoke()`` of the landmark model (the physical
-limit), and peak RSS. When
-MediaPipe's reference build is available (``../shared/tools/ref_setup.sh``), it runs on the same clip
-in the same run and the ratio is printed. Machines are noisy: compare ratios from one run.
+limit), and peak RSS. When MediaPipe's reference build is available (``../shared/tools/ref_setup.sh``),
+it runs on the same clip in the same run and the ratio is printed. Machines are noisy: compare ratios
+from one run.
 """
 
 from __future__ import annotations
