@@ -81,7 +81,7 @@ def to_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return image
 
 
-#: Nice value for FFmpeg's decoder threads (the least CPU share): inference first, decoding in its gaps.
+#: Nice value for FFmpeg's decoder threads where the idle scheduling policy cannot be set.
 DECODER_NICE = 19
 
 
@@ -93,16 +93,29 @@ def _thread_ids() -> set[int]:
         return set()
 
 
+def run_at_lowest_priority(tid: int) -> None:
+    """Give thread ``tid`` the idle scheduling policy (``SCHED_IDLE``), else nice ``DECODER_NICE``."""
+    try:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, DECODER_NICE)  # per thread on Linux
+
+
 def deprioritize_decoder_threads(since: set[int]) -> int:
-    """Lower FFmpeg's decoder threads that started after ``since`` (thread IDs) to ``DECODER_NICE``.
+    """Put FFmpeg's decoder threads that started after ``since`` (thread IDs) under ``SCHED_IDLE``.
 
     FFmpeg's frame threads (named ``av:<codec>:df<n>`` by FFmpeg 6 and later, as in OpenCV's wheels)
     decode the next frames while the caller runs inference; at equal priority they take CPU from the
-    model's threads. At nice 19 they decode in the gaps (the pipeline's single-threaded stretches, the
-    wait in ``read``). Measured on 2 cores with 2 inference threads (``edge-pose bench`` passes,
-    alternating): 1280x720 101 -> 110 fps, 1920x1080 86 -> 104 fps, 640x360 unchanged, 3840x2160
-    50 -> 47 fps. Only threads named ``av:`` are touched; returns how many were lowered. Linux only
-    (elsewhere, and where FFmpeg does not name its threads, nothing changes).
+    model's threads. At the lowest priority they decode in the gaps (the pipeline's single-threaded
+    stretches, the wait in ``read``). Measured on 2 cores with 2 inference threads (``edge-pose bench``
+    passes, alternating): nice 19 against nice 0 took 1280x720 from 101 to 110 fps and 1920x1080 from
+    86 to 104 fps, 640x360 unchanged, 3840x2160 50 -> 47 fps. ``SCHED_IDLE`` against nice 19 (in-process,
+    alternating 30-frame blocks, 2026-12-07): a tracked frame 0.04-0.19 ms cheaper at 1280x720 (three
+    runs, 1.2-1.8 % more frames), 0.2-0.5 ms at 1920x1080 and 3840x2160 (0-3 % more frames). In Linux's
+    scheduler a waking thread of the normal policy preempts an idle-policy one outright, and a core
+    running only idle-policy threads counts as free when a waking thread is placed. Where the policy
+    cannot be set, nice 19. Only threads named ``av:`` are touched; returns how many were lowered.
+    Linux only (elsewhere, and where FFmpeg does not name its threads, nothing changes).
     """
     lowered = 0
     for tid in _thread_ids() - since:
@@ -110,7 +123,7 @@ def deprioritize_decoder_threads(since: set[int]) -> int:
             with open(f"/proc/self/task/{tid}/comm") as comm:
                 if not comm.read().startswith("av:"):
                     continue
-            os.setpriority(os.PRIO_PROCESS, tid, DECODER_NICE)  # per thread on Linux
+            run_at_lowest_priority(tid)
             lowered += 1
         except OSError:  # the thread ended meanwhile
             continue
@@ -376,8 +389,8 @@ def usable_cores() -> int:
 #: Largest video frame (pixels) decoded by one thread between poses when inference takes every core:
 #: 640x480. Up to there one FFmpeg thread decodes a frame in ~0.5 ms, hidden by the caller's own work.
 #: At 1280x720 it takes 1.6-1.8 ms: the tracked frame was 0.45 ms cheaper, but the pose pipeline alone
-#: (what ``bench`` compares with MediaPipe) lost 7 % of its frames, so FFmpeg's frame threads at nice
-#: 19 decode there, as at 1920x1080 (4-5 ms a frame in one thread).
+#: (what ``bench`` compares with MediaPipe) lost 7 % of its frames, so FFmpeg's frame threads, at the
+#: idle policy, decode there, as at 1920x1080 (4-5 ms a frame in one thread).
 INTERLEAVE_MAX_PIXELS = 640 * 480
 
 
@@ -392,7 +405,7 @@ def schedule_decoding(source: FrameSource, inference_threads: int) -> FrameSourc
       alternating ``bench`` pairs against FFmpeg's frame threads inline, at 640x360: the tracked frame
       0.23 ms cheaper (no decoder beside the crop and the invoke), the same frame rate (133 against
       132 fps; 121 against 120 with silhouettes).
-    * Otherwise (larger video, images): inline; FFmpeg's own frame threads, at nice 19, fill the gaps.
+    * Otherwise (larger video, images): inline; FFmpeg's own frame threads, at the idle policy, fill the gaps.
     """
     if usable_cores() > inference_threads:
         return PrefetchingSource(source)

@@ -23,18 +23,19 @@ from edge.sources import (
     decode_next,
     iter_frames,
     open_source,
+    run_at_lowest_priority,
     schedule_decoding,
 )
 
 
 def _decoder_threads() -> dict[int, int]:
-    """FFmpeg's named decoder threads of this process: thread ID -> nice value."""
+    """FFmpeg's named decoder threads of this process: thread ID -> scheduling policy."""
     threads = {}
     for name in os.listdir("/proc/self/task"):
         try:
             with open(f"/proc/self/task/{name}/comm") as comm:
                 if comm.read().startswith("av:"):
-                    threads[int(name)] = os.getpriority(os.PRIO_PROCESS, int(name))
+                    threads[int(name)] = os.sched_getscheduler(int(name))
         except OSError:
             continue
     return threads
@@ -48,11 +49,38 @@ def test_ok__ffmpegs_decoder_threads_yield_to_inference(demo_clip: Path) -> None
     if not threads:
         source.close()
         pytest.skip(f"this OpenCV's FFmpeg ({cv2.__version__}) runs no named decoder threads")
-    assert set(threads.values()) == {DECODER_NICE}
-    assert (
-        os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != DECODER_NICE
-    )  # the caller keeps its own
+    assert set(threads.values()) == {os.SCHED_IDLE}
+    assert os.sched_getscheduler(threading.get_native_id()) == os.SCHED_OTHER  # the caller keeps its own
     source.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_ok__without_the_idle_policy_a_decoder_thread_gets_the_lowest_nice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object) -> None:
+        raise PermissionError("not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    nice_before = os.getpriority(os.PRIO_PROCESS, 0)
+    ready, done = threading.Event(), threading.Event()
+    worker_ids: list[int] = []
+
+    def worker() -> None:
+        worker_ids.append(threading.get_native_id())
+        ready.set()
+        done.wait(5)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    ready.wait(5)
+    try:
+        run_at_lowest_priority(worker_ids[0])
+        assert os.getpriority(os.PRIO_PROCESS, worker_ids[0]) == DECODER_NICE
+        assert os.getpriority(os.PRIO_PROCESS, 0) == nice_before
+    finally:
+        done.set()
+        thread.join()
 
 
 def test_ok__video_frames_are_bgr_with_media_timestamps(demo_clip: Path) -> None:

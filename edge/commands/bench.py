@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="auto",
         help="how video decoding shares the CPU with inference: auto (as 'edge-pose process' chooses), "
         "thread (ahead, on a thread of its own), interleaved (one FFmpeg thread, between poses), "
-        "inline (FFmpeg's frame threads, at nice 19)",
+        "inline (FFmpeg's frame threads, at the idle scheduling policy)",
     )
     parser.add_argument(
         "--rounds",
