@@ -62,6 +62,20 @@ def test_ok__outputs_come_back_in_spec_order_whatever_the_file_order() -> None:
     assert [o.shape for o in outputs] == [tuple(s) for s in MODELS["pose_landmark_lite"].output_shapes]
 
 
+@pytest.mark.parametrize(("low", "high"), [(0.0, 1.0), (-1.0, 1.0)])
+def test_ok__an_image_goes_in_as_opencvs_convert_to_scales_it(low: float, high: float) -> None:
+    rgb = np.random.default_rng(7).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    scale = np.float32(np.float32(high - low) / np.float32(255.0))
+    # convertTo(CV_32F, scale, low): x * scale + low, rounded to float32 once
+    expected = (rgb.astype(np.float64) * np.float64(scale) + np.float64(np.float32(low))).astype(np.float32)
+    model = load_model("pose_landmark_lite", num_threads=1)
+    from_tensor = model.run(expected[None])
+    model.set_image(rgb, low, high)
+    model.invoke()
+    for ours, theirs in zip(model.outputs(), from_tensor, strict=True):
+        assert np.array_equal(ours, theirs)
+
+
 def test_fail__edgetpu_without_the_library_is_one_clear_error() -> None:
     with pytest.raises(
         RuntimeBackendError, match=r"Edge TPU library libedgetpu.so.1 not found.*pose.delegate"
