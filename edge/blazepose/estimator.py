@@ -55,7 +55,7 @@ from edge.blazepose.filters import (
 )
 from edge.blazepose.landmarker import AUX_CENTER, AUX_SCALE, NUM_LANDMARKS, Landmarker
 from edge.blazepose.roi import NormRect, alignment_rect, object_scale, roi_from_keypoints
-from edge.blazepose.segmentation import MaskSmoother, mask_size_for, sigmoid_inplace, warp_to_frame
+from edge.blazepose.segmentation import MaskSmoother, mask_size_for, warp_to_frame
 from edge.errors import ConfigError
 from edge.models import LANDMARK_MODELS
 from edge.pose import Pose
@@ -230,11 +230,10 @@ class PoseEstimator:
         self.stage_seconds["smoothing"] += time.perf_counter() - start
 
         mask = None
-        if result.mask_logits is not None:
+        if result.mask is not None:
             start = time.perf_counter()
-            probabilities = sigmoid_inplace(result.mask_logits)
             mask = warp_to_frame(
-                probabilities, result.crop_roi, size, mask_size_for(size, self.options.mask_max_side)
+                result.mask, result.crop_roi, size, mask_size_for(size, self.options.mask_max_side)
             )
             if self._video and self.options.mask_smoothing > 0:
                 mask = self._mask_smoother.apply(mask)

@@ -5,7 +5,8 @@ Replicates ``pose_landmark_by_roi_cpu.pbtxt``: a 256x256 crop of the ROI (border
 logits through a sigmoid); ``RefineLandmarksFromHeatmapCalculator`` (min confidence 0.5; a 9x9 window,
 see ``HEATMAP_KERNEL``); letterbox removal; ``LandmarkProjectionCalculator`` (rotate about the crop
 centre, scale by the ROI, z by its width); ``WorldLandmarkProjectionCalculator`` (rotate world x, y by
-the ROI's rotation). The mask logits are left to ``segmentation``. Landmarks 33 and 34 are the auxiliary
+the ROI's rotation); the mask's logits through a sigmoid (``TensorsToSegmentationCalculator``), left in
+crop space for ``segmentation`` to warp. Landmarks 33 and 34 are the auxiliary
 points that steer the next frame's ROI; 35..38 are dropped, as in MediaPipe.
 """
 
@@ -30,6 +31,7 @@ from edge.blazepose.crop import (
 )
 from edge.blazepose.floats import F32, cosf, sigmoid, sinf
 from edge.blazepose.roi import NormRect
+from edge.blazepose.segmentation import sigmoid_of_logits
 from edge.runtime import TfliteModel
 
 INPUT_SIZE = 256
@@ -54,14 +56,16 @@ class LandmarkResult:
         score: pose presence flag in [0, 1] (the model's own probability; no activation applied).
         landmarks: (35, 5) float32 x, y normalised to the image, z (image widths), visibility, presence.
         world: (33, 3) float32 metres, hip-centred, rotated into the image's orientation.
-        mask_logits: (256, 256) float32 segmentation logits in crop space, or None when not requested.
+        mask: (256, 256) float32 person probability in crop space, or None when not requested.
         crop_roi: the padded ROI in pixels the crop was taken from (maps ``mask`` back to the image).
+        timings: seconds per stage (``crop``, ``landmark_invoke``, ``landmark_decode``, and ``mask`` for
+            the mask's sigmoid).
     """
 
     score: float
     landmarks: npt.NDArray[np.float32]
     world: npt.NDArray[np.float32]
-    mask_logits: npt.NDArray[np.float32] | None
+    mask: npt.NDArray[np.float32] | None
     crop_roi: PixelRect
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -287,7 +291,11 @@ class Landmarker:
             windows = gather_windows(xy, heatmap[0], out=logits[:cells].reshape(-1, NUM_LANDMARKS))
             heatmap_size = (heatmap.shape[2], heatmap.shape[1])  # (1, 64, 64, 39): (width, height)
             logits[cells:].reshape(NUM_LANDMARKS, 2)[...] = points[:, 3:5]
-            mask_logits = segmentation[0, :, :, 0].copy() if want_mask else None
+            mask = None
+            if want_mask:  # straight from the interpreter's buffer into a new array: no copy first
+                before_mask = time.perf_counter()
+                mask = sigmoid_of_logits(segmentation[0, :, :, 0])
+                timings["mask"] = time.perf_counter() - before_mask
             del raw, flag, segmentation, heatmap, raw_world, points
         timings["crop"] = after_crop - start
         timings["landmark_invoke"] = after_invoke - after_crop
@@ -313,5 +321,5 @@ class Landmarker:
         _rotate(world_points[:, 0:2], cos, sin, out=world[:, 0:2])
         world[:, 2] = world_points[:, 2]
 
-        timings["landmark_decode"] = time.perf_counter() - after_invoke
-        return LandmarkResult(score, landmarks, world, mask_logits, crop_roi, timings)
+        timings["landmark_decode"] = time.perf_counter() - after_invoke - timings.get("mask", 0.0)
+        return LandmarkResult(score, landmarks, world, mask, crop_roi, timings)

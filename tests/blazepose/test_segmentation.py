@@ -9,7 +9,7 @@ from edge.blazepose.crop import PixelRect, roi_to_image_matrix
 from edge.blazepose.segmentation import (
     MaskSmoother,
     mask_size_for,
-    sigmoid_inplace,
+    sigmoid_of_logits,
     smooth_mask,
     warp_to_frame,
 )
@@ -30,19 +30,30 @@ def test_ok__mask_grid_keeps_the_frame_aspect(
     assert mask_size_for(size, max_side) == expected
 
 
-def test_ok__sigmoid_in_place() -> None:
+def test_ok__sigmoid_into_a_new_array_or_in_place() -> None:
     logits = np.array([[-100.0, 0.0, 100.0]], np.float32)
-    assert np.allclose(sigmoid_inplace(logits), [[0.0, 0.5, 1.0]])
+    probabilities = sigmoid_of_logits(logits)
+    assert np.array_equal(probabilities, [[0.0, 0.5, 1.0]])
+    assert np.array_equal(logits, [[-100.0, 0.0, 100.0]])  # untouched
+    assert sigmoid_of_logits(logits, out=logits) is logits and np.array_equal(logits, probabilities)
 
 
-def test_ok__extreme_logits_give_the_exact_sigmoid_down_to_1e_35_without_overflow() -> None:
+def test_ok__extreme_logits_give_the_sigmoid_within_1_2e_7_without_overflow() -> None:
     logits = np.array([[-1037.0, -80.0, -30.0, -5.0, 0.0, 5.0, 30.0, 350.0]], np.float32)
     exact = np.exp(-np.logaddexp(0.0, -logits.astype(np.float64)))
     with np.errstate(all="raise"):  # no overflow, no subnormal slow path
-        probabilities = sigmoid_inplace(logits.copy())
-    assert probabilities.dtype == np.float32 and np.all(probabilities > 0)
-    assert probabilities.min() >= 1e-35 and probabilities.max() == 1.0
-    assert np.allclose(probabilities, exact, rtol=1e-6, atol=2e-35)
+        probabilities = sigmoid_of_logits(logits.copy())
+    assert probabilities.dtype == np.float32
+    assert probabilities.min() == 0.0 and probabilities[0, 4] == 0.5 and probabilities.max() == 1.0
+    assert np.abs(probabilities - exact).max() <= 1.2e-7
+
+
+def test_ok__sigmoid_is_within_1_2e_7_everywhere_in_the_range_that_matters() -> None:
+    logits = np.linspace(-20.0, 20.0, 100_001, dtype=np.float32)
+    exact = np.exp(-np.logaddexp(0.0, -logits.astype(np.float64)))
+    probabilities = sigmoid_of_logits(logits.copy())
+    assert np.abs(probabilities - exact).max() <= 1.2e-7
+    assert np.all(np.diff(probabilities) >= 0)  # monotonic
 
 
 def test_ok__warped_mask_fills_the_roi_and_is_zero_outside() -> None:
