@@ -247,15 +247,19 @@ def warp_crop(
     tensor_height: int,
     *,
     border_replicate: bool,
+    matrix: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.uint8]:
     """``crop`` with the installed OpenCV's own ``warpPerspective`` (see the module docstring).
 
     Returns a (tensor_height, tensor_width, 3) RGB uint8 crop of a BGR image; equal to ``crop``'s on
-    OpenCV 4, up to ~1/32 pixel apart on OpenCV 5.
+    OpenCV 4, up to ~1/32 pixel apart on OpenCV 5. ``matrix`` (``crop_matrix`` of the same ROI) may be
+    passed when it was computed ahead.
     """
+    if matrix is None:
+        matrix = crop_matrix(roi, tensor_width, tensor_height)
     warped = cv2.warpPerspective(
         image,
-        crop_matrix(roi, tensor_width, tensor_height),
+        matrix,
         (tensor_width, tensor_height),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE if border_replicate else cv2.BORDER_CONSTANT,

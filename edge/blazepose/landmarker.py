@@ -21,11 +21,13 @@ import numpy.typing as npt
 
 from edge.background import BackgroundWorker, Job
 from edge.blazepose.crop import (
+    Letterbox,
     MapWorkspace,
     PixelRect,
     SampleMaps,
     crop,
     crop_maps,
+    crop_matrix,
     pad_to_aspect,
     warp_crop,
 )
@@ -188,6 +190,23 @@ def refine_from_heatmap(
     return refine_with_confidences(xy, windows, sigmoid(windows.logits), size)
 
 
+@dataclass(frozen=True)
+class CropPlan:
+    """How to take the crop of one ROI, worked out before the frame is there (``Landmarker.prepare``).
+
+    Attributes:
+        roi: the ROI in pixels, padded to the crop's aspect ratio.
+        letterbox: the padding, as fractions of the padded side (removed from the landmarks).
+        maps: the exact crop's fixed-point sample maps, or None for OpenCV's own warp.
+        matrix: (3, 3) image-to-crop perspective matrix for OpenCV's own warp, or None for the exact crop.
+    """
+
+    roi: PixelRect
+    letterbox: Letterbox
+    maps: SampleMaps | None
+    matrix: npt.NDArray[np.float64] | None
+
+
 def _rotate(
     xy: npt.NDArray[np.float32], cos: np.float32, sin: np.float32, out: npt.NDArray[np.float32]
 ) -> None:
@@ -205,10 +224,12 @@ class Landmarker:
     crop to the bit on any OpenCV) or the installed OpenCV's ``warpPerspective`` (``warp_crop``: the
     same on OpenCV 4, faster on OpenCV 5 and a little different there).
 
-    With the exact crop, while tracking, the next frame's ROI is known as soon as this frame's landmarks
-    are smoothed, and its crop maps (the exact source position of every crop pixel, a third of a
-    millisecond in double precision) do not need the next image: ``prepare`` computes them on a
-    background thread while the caller finishes this frame (mask, publishing) and reads the next one.
+    While tracking, the next frame's ROI is known as soon as this frame's landmarks are smoothed, and how
+    to crop it does not need the next image: ``prepare`` works it out on a background thread while the
+    caller finishes this frame (mask, publishing) and reads the next one. For the exact crop that is its
+    maps (the exact source position of every crop pixel, a third of a millisecond in double precision);
+    for OpenCV's warp, the padded ROI and its matrix (10 us warm, but 60-70 us when run on the main
+    thread right after the next frame's decoding has filled the caches).
     """
 
     def __init__(self, model: TfliteModel, *, exact_crop: bool = True) -> None:
@@ -217,23 +238,29 @@ class Landmarker:
         self._workspace = MapWorkspace(INPUT_SIZE, INPUT_SIZE)
         self._background_workspace = MapWorkspace(INPUT_SIZE, INPUT_SIZE)
         self._worker: BackgroundWorker | None = None
-        self._pending: tuple[tuple[NormRect, tuple[int, int]], Job[SampleMaps]] | None = None
+        self._pending: tuple[tuple[NormRect, tuple[int, int]], Job[CropPlan]] | None = None
+
+    def plan(
+        self, roi: NormRect, image_size: tuple[int, int], workspace: MapWorkspace | None = None
+    ) -> CropPlan:
+        """How to crop ``roi`` (normalised) from a frame of ``image_size`` (width, height) pixels."""
+        width, height = image_size
+        crop_roi, letterbox = pad_to_aspect(PixelRect.from_norm(roi, width, height), INPUT_SIZE, INPUT_SIZE)
+        if self.exact_crop:
+            maps = crop_maps(crop_roi, INPUT_SIZE, INPUT_SIZE, workspace or self._workspace)
+            return CropPlan(crop_roi, letterbox, maps, None)
+        return CropPlan(crop_roi, letterbox, None, crop_matrix(crop_roi, INPUT_SIZE, INPUT_SIZE))
 
     def prepare(self, roi: NormRect, image_size: tuple[int, int]) -> None:
-        """Start computing the crop of ``roi`` in a frame of ``image_size`` (width, height) in the background.
+        """Start planning the crop of ``roi`` in a frame of ``image_size`` (width, height) in the background.
 
-        ``run`` with the same ROI and frame size uses the result; any other ``run`` computes its own.
-        Nothing to do without the exact crop.
+        ``run`` with the same ROI and frame size uses the result; any other ``run`` plans its own.
         """
-        if not self.exact_crop:
-            return
         self._wait_pending()
         if self._worker is None:
-            self._worker = BackgroundWorker("edge-crop-maps")
-        width, height = image_size
-        crop_roi, _ = pad_to_aspect(PixelRect.from_norm(roi, width, height), INPUT_SIZE, INPUT_SIZE)
+            self._worker = BackgroundWorker("edge-crop-plan")
         workspace = self._background_workspace
-        job = self._worker.submit(lambda: crop_maps(crop_roi, INPUT_SIZE, INPUT_SIZE, workspace))
+        job = self._worker.submit(lambda: self.plan(roi, image_size, workspace))
         self._pending = ((roi, image_size), job)
 
     def close(self) -> None:
@@ -243,38 +270,32 @@ class Landmarker:
             self._worker.close()
             self._worker = None
 
-    def _wait_pending(self) -> SampleMaps | None:
+    def _wait_pending(self) -> CropPlan | None:
         if self._pending is None:
             return None
         _, job = self._pending
         self._pending = None
         return job.result()
 
-    def _maps_for(self, roi: NormRect, image_size: tuple[int, int]) -> SampleMaps | None:
-        """The prepared maps if they are for this ROI; else None (and the stale job is waited for)."""
+    def _plan_for(self, roi: NormRect, image_size: tuple[int, int]) -> CropPlan:
+        """The prepared plan if it is for this ROI and frame size; else (after the stale job) a new one."""
         prepared = self._pending is not None and self._pending[0] == (roi, image_size)
-        maps = self._wait_pending()
-        return maps if prepared else None
+        plan = self._wait_pending()
+        return plan if prepared and plan is not None else self.plan(roi, image_size)
 
     def run(self, image: npt.NDArray[np.uint8], roi: NormRect, want_mask: bool) -> LandmarkResult:
         """Estimate landmarks inside ``roi`` of a (H, W, 3) uint8 BGR frame."""
         timings: dict[str, float] = {}
         start = time.perf_counter()
         height, width = image.shape[:2]
-        crop_roi, letterbox = pad_to_aspect(PixelRect.from_norm(roi, width, height), INPUT_SIZE, INPUT_SIZE)
-        if self.exact_crop:
-            maps = self._maps_for(roi, (width, height))
-            rgb = crop(
-                image,
-                crop_roi,
-                INPUT_SIZE,
-                INPUT_SIZE,
-                border_replicate=True,
-                maps=maps,
-                workspace=self._workspace,
-            )
+        plan = self._plan_for(roi, (width, height))
+        crop_roi, letterbox = plan.roi, plan.letterbox
+        if plan.maps is not None:
+            rgb = crop(image, crop_roi, INPUT_SIZE, INPUT_SIZE, border_replicate=True, maps=plan.maps)
         else:
-            rgb = warp_crop(image, crop_roi, INPUT_SIZE, INPUT_SIZE, border_replicate=True)
+            rgb = warp_crop(
+                image, crop_roi, INPUT_SIZE, INPUT_SIZE, border_replicate=True, matrix=plan.matrix
+            )
         self.model.set_image(rgb, 0.0, 1.0)
         after_crop = time.perf_counter()
         self.model.invoke()

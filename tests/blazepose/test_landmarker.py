@@ -1,4 +1,5 @@
-"""Landmark decoding: heatmap refinement as MediaPipe 0.10.21 runs it."""
+"""The landmark model's stage: its crop, planned ahead or not, and heatmap refinement as MediaPipe 0.10.21
+runs it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import numpy as np
 import pytest
 
 from edge.blazepose.floats import sigmoid
-from edge.blazepose.landmarker import HEATMAP_KERNEL, gather_windows, refine_from_heatmap
+from edge.blazepose.landmarker import HEATMAP_KERNEL, Landmarker, gather_windows, refine_from_heatmap
+from edge.blazepose.roi import NormRect
+from edge.runtime import load_model
+from edge.sources import VideoFileSource
 
 LOW = -10.0  # sigmoid ~ 0
 
@@ -91,3 +95,27 @@ def test_ok__windows_wholly_on_the_heatmap_take_the_short_path_to_the_same_bits(
     xy = rng.uniform(5 / 64, 59 / 64, (35, 2)).astype(np.float32)  # every 9x9 window on the heatmap
     assert gather_windows(xy, heatmap).off_heatmap is None
     assert np.array_equal(refine_from_heatmap(xy, heatmap), _refine_as_cpp(xy, heatmap))
+
+
+@pytest.mark.parametrize("exact_crop", [True, False], ids=["exact crop", "opencv warp"])
+def test_ok__a_crop_planned_in_the_background_gives_the_same_result(demo_clip, exact_crop: bool) -> None:
+    source = VideoFileSource(demo_clip)
+    frame = source.read()
+    source.close()
+    size = frame.size
+    roi = NormRect(0.5, 0.55, 0.5, 0.5 * size[0] / size[1], 0.2)  # a square in pixels, tilted
+    elsewhere = NormRect(0.4, 0.5, 0.3, 0.3 * size[0] / size[1], 0.0)
+    landmarker = Landmarker(load_model("pose_landmark_lite", num_threads=1), exact_crop=exact_crop)
+    try:
+        unplanned = landmarker.run(frame.image, roi, want_mask=True)
+        landmarker.prepare(roi, size)
+        planned = landmarker.run(frame.image, roi, want_mask=True)
+        landmarker.prepare(elsewhere, size)  # a plan for another ROI is not used
+        stale = landmarker.run(frame.image, roi, want_mask=True)
+    finally:
+        landmarker.close()
+    for result in (planned, stale):
+        assert result.crop_roi == unplanned.crop_roi
+        assert np.array_equal(result.landmarks, unplanned.landmarks)
+        assert np.array_equal(result.world, unplanned.world)
+        assert result.mask is not None and np.array_equal(result.mask, unplanned.mask)
