@@ -1,1 +1,1 @@
-"""The bundled BlazePose and Selfie Segmentation models (installed as ``edge._models``); see README.md here."""
+"""The bundled BlazePose and Selfie Segmentation models, installed as ``edge._models`` (see README.md)."""
