@@ -48,8 +48,10 @@ def test_ok__bench_on_the_demo_clip_writes_every_figure(tmp_path: Path, demo_cli
         "landmark_decode",
         "mask",
         "smoothing",
+        "other",
         "silhouette",
     }
+    assert row["stage_ms"]["other"] > 0, "the estimator's work between its stages is part of the cost"
     assert row["invoke_ms"] > 0 and row["tracked_frame_ms"] > 0 and row["tracked_over_invoke"] > 0
     assert row["invoke_samples"] == 10, "20 frames: one block of invokes, at the end of the pass"
     assert row["invoke_best_batch_ms"] > 0 and row["tracked_over_best_batch"] > 0
