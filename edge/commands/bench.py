@@ -4,9 +4,9 @@ For each clip: per-stage milliseconds per frame (video decode, detect, crop, lan
 decode, mask, smoothing, the estimator's other work; the silhouette from a second pass), end-to-end
 frames per second, the pipeline's cost per tracked frame (its whole ``process()`` call) against the
 raw ``invoke()`` of the landmark model (the physical limit, sampled in tight blocks through the same
-pass), and peak RSS. When MediaPipe's reference build
-is available (``../shared/tools/ref_setup.sh``), it runs on the same clip in the same run and the
-ratio is printed. Machines are noisy: compare ratios from one run.
+pass), and peak RSS. When MediaPipe's reference build is available (``../shared/tools/ref_setup.sh``),
+it runs on the same clip in the same run and the ratio is printed. Machines are noisy: compare ratios
+from one run.
 """
 
 from __future__ import annotations
@@ -105,6 +105,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
 
 
+def timed_invokes(model: Any, count: int) -> list[float]:
+    """Seconds of each of ``count`` bare ``invoke()`` calls back to back, on the input the model holds."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        model.invoke()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def best_invoke_batch_ms(model: Any, batches: int = 5, repeats: int = 40) -> float:
     """A model's bare ``invoke()`` time on a fixed input in a tight loop, in milliseconds.
 
@@ -115,14 +125,7 @@ def best_invoke_batch_ms(model: Any, batches: int = 5, repeats: int = 40) -> flo
     model.set_image(np.full((*model.input_shape[1:3], 3), 127, np.uint8), 0.0, 1.0)
     for _ in range(10):
         model.invoke()
-    medians = []
-    for _ in range(batches):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model.invoke()
-            times.append(time.perf_counter() - start)
-        medians.append(float(np.median(times)))
+    medians = [float(np.median(timed_invokes(model, repeats))) for _ in range(batches)]
     return min(medians) * 1000
 
 
@@ -145,12 +148,7 @@ def invoke_block(model: Any) -> list[float]:
         The model's outputs are overwritten; its input is not.
     """
     time.sleep(INVOKE_BLOCK_SETTLE_S)
-    times = []
-    for _ in range(INVOKE_BLOCK_INVOKES):
-        start = time.perf_counter()
-        model.invoke()
-        times.append(time.perf_counter() - start)
-    return times[INVOKE_BLOCK_WARMUP:]
+    return timed_invokes(model, INVOKE_BLOCK_INVOKES)[INVOKE_BLOCK_WARMUP:]
 
 
 def open_clip(path: Path, args: argparse.Namespace) -> Any:
